@@ -1,0 +1,123 @@
+"""rlvr's math verifier vs math-verify on the same 800 real outputs, in one run.
+
+Prints pairs/s for both (math-verify in the main thread, as its docs run it;
+rlvr through `verify_batch` with 1 and 2 worker processes), the speed ratios,
+and each one's agreement with the reference labels, listing disagreements.
+
+    python perf/verify_math.py [--data PATH] [--passes 5]
+
+Targets (issue 2): rlvr 1 worker >= 5x math-verify; agreement >= 0.999;
+2 workers >= 1.8x rlvr's own 1-worker figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared/data/outputs/qwen25_math_cot_100x8.jsonl"
+# warm-up items that are not in the measured set, so no cache is pre-filled with its answers
+WARMUP = [
+    (r"so \boxed{\frac{7}{9}}", r"\frac{7}{9}"),
+    (r"\boxed{x^2-1}", r"(x-1)(x+1)"),
+    ("\\boxed{(1,2)}", "(1,2)"),
+]
+
+
+def run_math_verify(rows: list[dict], passes: int) -> tuple[list[float], list[bool]]:
+    from math_verify import parse, verify
+
+    for completion, gold in WARMUP:
+        verify(parse(f"${gold}$"), parse(completion))
+    times = []
+    for _ in range(passes):
+        start = time.perf_counter()
+        verdicts = [bool(verify(parse(f"${r['answer']}$"), parse(r["completion"]))) for r in rows]
+        times.append(time.perf_counter() - start)
+    return times, verdicts
+
+
+def run_rlvr(rows: list[dict], workers: int, passes: int) -> tuple[list[float], list[bool]]:
+    """Fresh worker processes (cold caches), then `passes` batches of the whole file."""
+    from rlvr.verifiers import get_verifier
+
+    from rlvr.pool import DeadlinePool
+
+    verifier = get_verifier("math")
+    pool = DeadlinePool(workers)
+    try:
+        warm = pool.map(verifier._pooled_check, [(c, a) for c, a in WARMUP] * workers, verifier.timeout_s)
+        assert all(status == "ok" for status, _ in warm), warm
+        items = [(r["completion"], r["answer"]) for r in rows]
+        times = []
+        for _ in range(passes):
+            start = time.perf_counter()
+            outcomes = pool.map(verifier._pooled_check, items, verifier.timeout_s)
+            times.append(time.perf_counter() - start)
+            verdicts = [bool(verifier._collect(o).correct) for o in outcomes]
+    finally:
+        pool.close()
+    return times, verdicts
+
+
+def agreement(rows: list[dict], verdicts: list[bool]) -> tuple[float, list[int]]:
+    wrong = [i for i, (r, v) in enumerate(zip(rows, verdicts)) if v != r["reference_label"]]
+    return 1 - len(wrong) / len(rows), wrong
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--passes", type=int, default=20, help="batches of the whole file per contender")
+    parser.add_argument(
+        "--corrections", type=Path, default=Path(__file__).with_name("label_corrections.json")
+    )
+    args = parser.parse_args()
+    rows = [json.loads(line) for line in args.data.open()]
+    n = len(rows)
+
+    mv_times, mv_verdicts = run_math_verify(rows, args.passes)
+    r1_times, r1_verdicts = run_rlvr(rows, 1, args.passes)
+    r2_times, r2_verdicts = run_rlvr(rows, 2, args.passes)
+
+    def rates(times: list[float]) -> tuple[float, float]:
+        """(first pass, median pass): a pass of rlvr takes ~10 ms, so one pass is noise-bound."""
+        return n / times[0], n / statistics.median(times)
+
+    (mv_cold, mv_rate), (r1_cold, r1_rate), (r2_cold, r2_rate) = (
+        rates(mv_times),
+        rates(r1_times),
+        rates(r2_times),
+    )
+    print(f"data: {args.data} ({n} pairs); first pass (cold caches) and median of {args.passes} passes")
+    print(f"math-verify 0.9 (main thread): {mv_cold:8.0f} cold {mv_rate:8.0f} median pairs/s")
+    print(f"rlvr, 1 worker process       : {r1_cold:8.0f} cold {r1_rate:8.0f} median pairs/s")
+    print(f"rlvr, 2 worker processes     : {r2_cold:8.0f} cold {r2_rate:8.0f} median pairs/s")
+    print(
+        f"ratio rlvr(1)/math-verify : {r1_rate / mv_rate:6.2f}x  (cold: {r1_cold / mv_cold:.2f}x)  target >= 5"
+    )
+    print(
+        f"ratio rlvr(2)/rlvr(1)     : {r2_rate / r1_rate:6.2f}x  (cold: {r2_cold / r1_cold:.2f}x)  target >= 1.8"
+    )
+    assert r1_verdicts == r2_verdicts, "1 and 2 workers disagree"
+
+    corrections = json.loads(args.corrections.read_text()) if args.corrections.exists() else {}
+    audited = [corrections.get(r["id"], {}).get("label", r["reference_label"]) for r in rows]
+    for label, verdicts in (("math-verify", mv_verdicts), ("rlvr", r1_verdicts)):
+        raw = sum(v == r["reference_label"] for v, r in zip(verdicts, rows)) / n
+        fixed = sum(v == a for v, a in zip(verdicts, audited)) / n
+        false_pos = sum(v and not a for v, a in zip(verdicts, audited))
+        print(
+            f"{label:12s} agreement: reference labels {raw:.5f}, audited labels {fixed:.5f}, false positives {false_pos}"
+        )
+    for v, r in zip(r1_verdicts, rows):
+        if v != r["reference_label"]:
+            note = corrections.get(r["id"], {}).get("why", "not audited")
+            print(f"  rlvr={v} reference={r['reference_label']} on {r['id']} gold={r['answer']!r}: {note}")
+
+
+if __name__ == "__main__":
+    main()

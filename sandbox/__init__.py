@@ -1,0 +1,1 @@
+"""rlvr.sandbox: filled in by its own issue; importable now so the layout is stable."""
