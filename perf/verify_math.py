@@ -42,9 +42,8 @@ def run_math_verify(rows: list[dict], passes: int) -> tuple[list[float], list[bo
 
 def run_rlvr(rows: list[dict], workers: int, passes: int) -> tuple[list[float], list[bool]]:
     """Fresh worker processes (cold caches), then `passes` batches of the whole file."""
-    from rlvr.verifiers import get_verifier
-
     from rlvr.pool import DeadlinePool
+    from rlvr.verifiers import get_verifier
 
     verifier = get_verifier("math")
     pool = DeadlinePool(workers)

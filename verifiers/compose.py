@@ -177,6 +177,9 @@ def parse_spec(spec: str, **options: Any) -> ComposedVerifier:
                 raise ConfigError("overlong", f"expected MAX:BUFFER integers, got {value!r}") from None
         else:
             raise ConfigError("verifier spec", f"unknown setting {key!r} (known: gate, overlong)")
+    names = [c.name for c in components]
+    if settings.get("gate") is not None and settings["gate"] not in names:
+        raise ConfigError("gate", f"{settings['gate']!r} is not one of the verifiers {names}")
     if "length_fn" in options:
         settings["length_fn"] = options["length_fn"]
     return ComposedVerifier(components=tuple(components), **settings)

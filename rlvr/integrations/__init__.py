@@ -1,0 +1,1 @@
+"""Adapters that put rlvr rewards into other trainers (TRL, verl)."""

@@ -1,0 +1,44 @@
+"""rlvr rewards as a TRL reward function.
+
+    from rlvr.integrations.trl import reward_func
+    trainer = GRPOTrainer(..., reward_funcs=[reward_func("math=1.0,format=0.2")])
+
+TRL calls it with `prompts`, `completions` (strings, or lists of chat messages
+for conversational data) and every dataset column as a keyword argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def reward_func(
+    spec: str = "math", answer_column: str = "answer", workers: int | None = None, **options: Any
+) -> Callable[..., list[float]]:
+    """A callable with TRL's reward-function signature, returning one float per completion."""
+    from rlvr.verifiers import get_verifier
+
+    verifier = get_verifier(spec, **options)
+
+    def rlvr_reward(
+        prompts: list | None = None, completions: list | None = None, **columns: Any
+    ) -> list[float]:
+        completions = completions or []
+        answers = columns.get(answer_column)
+        if answers is None:
+            answers = [None] * len(completions)
+        lengths = None
+        ids = columns.get("completion_ids")
+        if ids is not None and hasattr(verifier, "overlong_max") and verifier.overlong_max is not None:
+            lengths = [len(x) for x in ids]
+        if lengths is not None:
+            results = verifier.verify_batch(completions, list(answers), workers, lengths=lengths)
+        else:
+            results = verifier.verify_batch(completions, list(answers), workers)
+        return [float(r.score) for r in results]
+
+    rlvr_reward.__name__ = (
+        f"rlvr_{spec.replace('=', '_').replace(',', '_').replace(';', '_').replace(':', '_')}"
+    )
+    return rlvr_reward

@@ -1,0 +1,85 @@
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from rlvr.cli import app
+from rlvr.scoring import score_file
+
+EXAMPLE = Path(__file__).parents[1] / "examples" / "completions.jsonl"
+runner = CliRunner()
+
+
+def test_score_example_jsonl(tmp_path):
+    out = tmp_path / "scored.jsonl"
+    result = runner.invoke(app, ["score", str(EXAMPLE), "-v", "math", "-v", "format=0.2", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(x) for x in out.open()]
+    source = [json.loads(x) for x in EXAMPLE.open()]
+    assert len(rows) == len(source)
+    assert all({"reward", "correct", "extracted", "reason"} <= set(r) for r in rows)
+    assert rows[0]["reward"] == pytest.approx(1.2) and rows[0]["correct"] is True
+    assert "mean reward" in result.output and "rows/s" in result.output
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_csv_and_parquet_round_trip(tmp_path, suffix):
+    df = pd.DataFrame({"output": [r"\boxed{2}", r"\boxed{3}"], "gold": ["2", "2"]})
+    src = tmp_path / f"in{suffix}"
+    df.to_csv(src, index=False) if suffix == ".csv" else df.to_parquet(src)
+    out = tmp_path / f"out{suffix}"
+    result = runner.invoke(
+        app, ["score", str(src), "--completion-col", "output", "--answer-col", "gold", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    assert scored["reward"].tolist() == [1.0, 0.0]
+    assert scored["reason"].tolist()[1] == "mismatch"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["score", "missing.jsonl"], "missing.jsonl: no such file"),
+        (["score", str(EXAMPLE), "--answer-col", "gold"], "no column 'gold' (set by --answer-col)"),
+        (["score", str(EXAMPLE), "--completion-col", "out"], "no column 'out' (set by --completion-col)"),
+        (["score", str(EXAMPLE), "-v", "nope"], "unknown name 'nope'"),
+        (["score", "data.txt"], "unknown file type '.txt'"),
+    ],
+)
+def test_bad_input_is_a_one_line_error_with_exit_2(args, message, tmp_path):
+    result = runner.invoke(app, [*args, "-o", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 2
+    assert message in result.output.replace("\n", " ")
+
+
+def test_unreadable_file(tmp_path):
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"not parquet")
+    result = runner.invoke(app, ["score", str(bad)])
+    assert result.exit_code == 2 and "cannot read as parquet" in result.output
+
+
+def test_an_interrupted_run_keeps_what_it_scored(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        "".join(json.dumps({"completion": f"\\boxed{{{i}}}", "answer": str(i)}) + "\n" for i in range(10))
+    )
+    out = tmp_path / "out.jsonl"
+    calls = []
+
+    def interrupt_after_first_chunk(n: int) -> None:  # failure injection
+        calls.append(n)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        score_file(src, out, ["math"], chunk_rows=4, on_progress=interrupt_after_first_chunk)
+    kept = [json.loads(x) for x in out.open()]
+    assert len(kept) == 4 and all(r["correct"] for r in kept)
+
+
+def test_list_verifiers():
+    result = runner.invoke(app, ["verifiers"])
+    assert result.exit_code == 0 and {"math", "format", "language"} <= set(result.output.split())
