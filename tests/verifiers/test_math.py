@@ -52,6 +52,8 @@ def test_verify_matches_verify_batch(math, table_results):
         ("<think>x</think><answer> 42 </answer>", "42"),
         ("Final Answer: The final answer is $\\frac{2}{3}$. I hope it is correct.", r"\frac{2}{3}"),
         ("Answer: 17", "17"),
+        ("**Answer:** **17**", "17"),
+        ("**Final Answer**: $\\frac{1}{2}$", r"\frac{1}{2}"),
         ("所以答案是 12", "12"),
         ("The final answer is 3.", "3"),
         ("no answer here, 5 and 6", None),

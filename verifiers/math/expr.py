@@ -128,6 +128,8 @@ class _Parser:
                     raise Unsupported("division by zero")
                 result = result / den
             elif self._starts_atom(tok):
+                if kind == "num" and self.toks[self.i - 1][0] == "num":
+                    raise Unsupported("two numbers side by side")  # "1 000" is not 1 * 000
                 result = result * self.power()  # implicit multiplication: 2x, 3\sqrt{2}, x(y+1)
             else:
                 break

@@ -95,7 +95,7 @@ def _from_phrase(text: str) -> str | None:
                 best_pos, best = m.start(1), m.group(1)
     if best is None:
         return None
-    best = _MINERVA_TAIL.sub("", best.strip()[:_MAX_PHRASE_CHARS])
+    best = _MINERVA_TAIL.sub("", best.strip()[:_MAX_PHRASE_CHARS]).strip("* ")  # markdown bold
     boxed = last_boxed(best)
     if boxed is not None:
         return boxed
@@ -126,9 +126,9 @@ def extract_answer(completion: str, *, last_number: bool = False) -> str | None:
 
 
 def strip_math_delimiters(answer: str) -> str:
-    """`$x$`, `\\(x\\)`, `\\[x\\]` -> `x`; also a trailing full stop."""
+    """`$x$`, `\\(x\\)`, `\\[x\\]`, markdown `**x**` -> `x`; also a trailing full stop."""
     s = answer.strip()
-    for left, right in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
+    for left, right in (("**", "**"), ("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
         if s.startswith(left) and s.endswith(right) and len(s) >= len(left) + len(right):
             s = s[len(left) : len(s) - len(right)].strip()
     return s.rstrip(".").strip()

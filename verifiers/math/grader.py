@@ -12,6 +12,7 @@ when they agree at several random rational points to 40 digits.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -69,9 +70,10 @@ def _nodes_equal(p: Node, g: Node, tol: float) -> bool:
     if isinstance(g, Equation) and not isinstance(p, Equation) and is_simple_lhs(g.lhs):
         return _nodes_equal(p, g.rhs, tol)
     if isinstance(p, Equation) and isinstance(g, Equation):
-        if normalize(p.lhs) == normalize(g.lhs) or (is_simple_lhs(p.lhs) and is_simple_lhs(g.lhs)):
-            if _nodes_equal(p.rhs, g.rhs, tol):
-                return True
+        if normalize(p.lhs).replace(" ", "") == normalize(g.lhs).replace(" ", "") and _nodes_equal(
+            p.rhs, g.rhs, tol
+        ):
+            return True  # `y=5` does not answer "x=5": two assignments must name the same variable
         return _equations_equal(p, g)
     if isinstance(g, Text) or isinstance(p, Text):
         if loose(_text_of(p)) == loose(_text_of(g)):
@@ -204,11 +206,25 @@ def _equations_equal(p: Equation, g: Equation) -> bool:
     return bool(ratio.is_number and ratio != 0 and ratio.is_finite)
 
 
+_BASE_N = re.compile(r"^\{?([0-9A-Za-z]+)\}?_\{?\(?(\d+)\)?\}?$")
+
+
+def _base_numeral(s: str) -> tuple[str, str] | None:
+    """`40_9`, `{101}_{2}` -> (digits, base): numerals in another base compare by their digits."""
+    m = _BASE_N.match(s.replace(" ", ""))
+    return (m.group(1).upper(), m.group(2)) if m else None
+
+
 @lru_cache(maxsize=65536)
 def leaves_equal(pred: str, gold: str, tol: float) -> bool:
     p, g = normalize(pred), normalize(gold)
     if p == g:
         return True
+    pb, gb = _base_numeral(p), _base_numeral(g)
+    if gb is not None:  # a bare `1011` for `1011_2` is the same numeral with the base left implicit
+        return pb == gb if pb is not None else p.upper() == gb[0]
+    if pb is not None:
+        return False
     pn, gn = parse_number(p), parse_number(g)
     if pn is not None and gn is not None:
         return numbers_equal(pn, gn, tol)

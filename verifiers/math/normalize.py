@@ -48,6 +48,10 @@ _TRAILING_UNIT = re.compile(
 )
 _THOUSANDS = re.compile(r"(?<=\d)\{,\}(?=\d{3})")
 _ESCAPED_SPACE = re.compile(r"(?<!\\)\\ ")  # "\ " is a space, "\\ " is a matrix row break
+_BOLD = re.compile(r"\\(?:mathbf|boldsymbol|bm|mathit|mathbb)\s*\{([^{}]*)\}")  # typography only
+_SPACE_THOUSANDS = re.compile(r"^-?\d{1,3}(?: \d{3})+(?:\.\d+)?$")  # a whole answer like 1 000 000
+_ARRAY = re.compile(r"\\begin\{array\}\{[lcr|\s]*\}")
+_BRACKETED_MATRIX = re.compile(r"^\s*[\[(]\s*(\\begin\{pmatrix\}.*\\end\{pmatrix\})\s*[\])]\s*$", re.DOTALL)
 _SPACES = re.compile(r"\s+")
 _TRAILING_PUNCT = re.compile(r"[.;,]+$")
 _APPROX_PREFIX = re.compile(r"^(?:\\approx|≈|~|about|approximately)\s*", re.IGNORECASE)
@@ -64,7 +68,12 @@ def normalize(answer: str) -> str:
     for old, new in _REPLACE:
         if old in s:
             s = s.replace(old, new)
+    s = _BOLD.sub(r"\1", s)
     s = _THOUSANDS.sub("", s)
+    if _SPACE_THOUSANDS.match(s):
+        s = s.replace(" ", "")
+    s = _ARRAY.sub(r"\\begin{pmatrix}", s).replace("\\end{array}", "\\end{pmatrix}")
+    s = _BRACKETED_MATRIX.sub(r"\1", s)
     s = _DEGREES.sub("", s)
     s = _CURRENCY_PERCENT.sub("", s)
     s = _strip_units(s)

@@ -71,6 +71,7 @@ _OR = re.compile(
     r"\\text\{\s*or\s*\}|\\(?:quad|qquad)?\s*\bor\b|\\lor|\\vee|\s+or\s+|\\text\{\s*and\s*\}|\s+and\s+"
 )
 _INEQ = re.compile(r"(\\leq|\\geq|<|>|\\le\b|\\ge\b)")
+_IN = re.compile(r"\\in(?![a-zA-Z])")
 _OPENERS = {"(": ")", "[": "]", "{": "}", "\\{": "\\}", "\\langle": "\\rangle"}
 _SIMPLE_LHS = re.compile(
     r"^(?:[a-zA-Z](?:_\{?\w+\}?)?|\\[a-zA-Z]+|[a-zA-Z]\s*\([a-zA-Z]\)|[a-zA-Z]\s*\(\s*[-\d.]+\s*\))$"
@@ -223,6 +224,9 @@ def parse_structure(s: str) -> Node:
     semis = split_top(s, ";")
     if len(semis) > 1 and all(semis):
         return Seq("list", tuple(parse_structure(x) for x in semis))
+    member = _IN.split(s)
+    if len(member) == 2 and is_simple_lhs(member[0]) and member[1].strip():
+        return Equation(member[0].strip(), parse_structure(member[1].strip()))  # x \in [1,2] means x = [1,2]
     if "=" in s and s.count("=") == 1 and "\\leq" not in s and "\\geq" not in s:
         lhs, rhs = (p.strip() for p in s.split("="))
         if lhs and rhs:
