@@ -29,6 +29,7 @@ import math
 import mmap
 import os
 import pickle
+import queue
 import signal
 import struct
 import subprocess
@@ -93,6 +94,19 @@ class _Worker:
     #: so that the worker never waits for the parent between chunks)
     chunks: collections.deque[_Chunk] = field(default_factory=collections.deque)
     front_since: float = 0.0  # when chunks[0] became the one the worker should be on
+    #: messages for the worker; a sender thread writes them, because a write blocks while the
+    #: worker is busy and its socket buffer is full, and the dispatcher must never block
+    outbox: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
+
+    def start_sender(self) -> None:
+        threading.Thread(target=self._send_loop, name="rlvr-pool-sender", daemon=True).start()
+
+    def _send_loop(self) -> None:
+        while (message := self.outbox.get()) is not None:
+            try:
+                self.conn.send_bytes(message)
+            except Exception:  # the worker died or was killed: the dispatcher sees EOF and replaces it
+                return
 
     def current(self) -> tuple[int, float]:
         """(position in the front chunk, start time) of the item the worker is on now."""
@@ -106,6 +120,7 @@ class _Worker:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        self.outbox.put(None)
         self.conn.close()
         self.proc.wait()
         self.progress.close()
@@ -214,7 +229,9 @@ class DeadlinePool:
         )
         child_sock.close()
         os.close(progress_fd)
-        return _Worker(proc=proc, conn=Connection(parent_sock.detach()), progress=progress)
+        worker = _Worker(proc=proc, conn=Connection(parent_sock.detach()), progress=progress)
+        worker.start_sender()
+        return worker
 
     def _give_work(self, worker: _Worker, in_flight: int) -> None:
         while len(worker.chunks) < in_flight:
@@ -228,11 +245,7 @@ class DeadlinePool:
             if not worker.chunks:
                 worker.front_since = time.monotonic()
             worker.chunks.append(chunk)
-            try:
-                worker.conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
-            except OSError:
-                self._replace(worker, failed_position=None, failure=None)
-                return
+            worker.outbox.put(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
             worker.known_fns.add(chunk.fn_key)
 
     def _replace(self, worker: _Worker, failed_position: int | None, failure: tuple[str, Any] | None) -> None:

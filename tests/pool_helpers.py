@@ -1,6 +1,7 @@
 """Functions the pool tests send to worker processes (they must be importable there)."""
 
 import os
+import signal
 import time
 
 
@@ -16,8 +17,10 @@ def python_loop(seconds: float) -> str:
 
 
 def c_level_hang(_: int) -> int:
-    # one long multiplication in C: no signal handler runs until it finishes
-    return len(str(9 ** (9**9)))
+    """Like C code that never checks for signals: the worker's soft limit cannot stop it."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])
+    while True:
+        pass
 
 
 def die(_: int) -> None:
@@ -40,3 +43,8 @@ def my_pid(_: int) -> int:
 def square_or_hang(x: int) -> int:
     """Negative numbers hang in C; the others are squared."""
     return c_level_hang(x) if x < 0 else x * x
+
+
+def length_or_hang(x: int, payload: str) -> int:
+    """Negative x hangs in C; otherwise the payload's length."""
+    return c_level_hang(x) if x < 0 else len(payload)

@@ -103,3 +103,20 @@ def test_stuck_item_in_the_middle_of_a_chunk():
         assert [o[1] for o in outcomes if o[0] == "ok"] == [1, 4, 9, 16]
     finally:
         p.close()
+
+
+def test_deadline_holds_while_big_chunks_wait_for_a_stuck_worker():
+    # The queued chunks are larger than a socket buffer: writing them must not block the
+    # dispatcher, or the stuck worker would never be killed.
+    p = DeadlinePool(1, memory_mb=1024)
+    try:
+        big = "x" * 200_000
+        assert p.map(h.square, [(2,)], timeout_s=5) == [("ok", 4)]  # worker started and warm
+        start = time.monotonic()
+        stuck = p.submit_many(h.length_or_hang, [(-1, "")], timeout_s=0.5)
+        rest = p.submit_many(h.length_or_hang, [(i, big) for i in range(40)], timeout_s=5)
+        assert stuck.wait()[0][0] == "timeout"
+        assert time.monotonic() - start < 0.5 + 1.0
+        assert rest.wait() == [("ok", 200_000)] * 40
+    finally:
+        p.close()
