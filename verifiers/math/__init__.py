@@ -12,7 +12,7 @@ from ..base import Verifier
 from .extract import extract_answer, last_boxed, strip_math_delimiters
 from .grader import Verdict, answers_equal
 from .normalize import normalize
-from .numbers import numbers_equal, parse_number
+from .numbers import is_percent, numbers_match, parse_number
 
 
 class MathVerifier(Verifier):
@@ -45,7 +45,7 @@ class MathVerifier(Verifier):
             return _result(Verdict(True), extracted)
         pn, gn = parse_number(p), parse_number(g)
         if pn is not None and gn is not None:
-            ok = numbers_equal(pn, gn, self.rel_tol)
+            ok = numbers_match(pn, gn, is_percent(extracted), is_percent(gold), self.rel_tol)
             return _result(Verdict(ok, None if ok else "mismatch"), extracted)
         return None
 

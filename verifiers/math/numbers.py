@@ -88,3 +88,18 @@ def numbers_equal(a: Number, b: Number, rel_tol: float) -> bool:
         return False
     scale = max(abs(a.value), abs(b.value))
     return abs(a.value - b.value) <= Fraction(repr(rel_tol)) * scale
+
+
+def is_percent(raw: str) -> bool:
+    return bool(re.search(r"\\?%|\\text\{\s*percent\s*\}|\bpercent\b", raw))
+
+
+def numbers_match(pred: Number, gold: Number, pred_percent: bool, gold_percent: bool, rel_tol: float) -> bool:
+    """`numbers_equal`, and when exactly one side is a percentage, also its value / 100:
+    `25\\%` answers `\\frac14`, and `0.25` answers `25\\%`."""
+    if numbers_equal(pred, gold, rel_tol):
+        return True
+    if pred_percent == gold_percent:
+        return False
+    pct, other = (pred, gold) if pred_percent else (gold, pred)
+    return numbers_equal(Number(pct.value / 100, pct.decimal), other, rel_tol)
