@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Set up (with the dev extra) and run the linter and the whole test suite.
+# Install system packages if missing, set up (with the dev extra), run the linter and all tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/system_deps.sh
 scripts/setup.sh dev
 .venv/bin/ruff check .
 exec .venv/bin/python -m pytest -q "$@"

@@ -1,0 +1,67 @@
+"""The `Sandbox` interface shared by all backends."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rlvr.errors import ConfigError
+
+from .languages import LANGUAGES
+from .types import ExecRequest, ExecResult
+
+
+class Sandbox(BaseModel):
+    """Runs untrusted code; knows nothing about tests or rewards. Fields are the defaults."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: ClassVar[str] = "sandbox"
+
+    timeout_s: float = Field(5.0, gt=0, le=600, description="Default wall-clock limit per run.")
+    memory_mb: int = Field(512, ge=16, le=65536, description="Default memory limit per run.")
+
+    def run(
+        self,
+        code: str,
+        language: str = "python",
+        stdin: str = "",
+        files: dict[str, bytes] | None = None,
+        timeout_s: float | None = None,
+        memory_mb: int | None = None,
+    ) -> ExecResult:
+        """Run one program; the result's status says how it ended."""
+        if language not in LANGUAGES:
+            raise ConfigError("language", f"unknown {language!r}; known: {', '.join(sorted(LANGUAGES))}")
+        request = ExecRequest(
+            code=code, language=language, stdin=stdin, files=files,  # type: ignore[arg-type]
+            timeout_s=self.timeout_s if timeout_s is None else timeout_s,
+            memory_mb=self.memory_mb if memory_mb is None else memory_mb,
+        )  # fmt: skip
+        return self._run_one(
+            request.code, request.language, request.stdin, request.files, request.timeout_s, request.memory_mb
+        )
+
+    def run_many(
+        self, requests: Sequence[ExecRequest | dict], concurrency: int | None = None
+    ) -> list[ExecResult]:
+        """Run a batch concurrently; results in request order."""
+        reqs = [r if isinstance(r, ExecRequest) else ExecRequest(**r) for r in requests]
+        workers = concurrency or os.cpu_count() or 1
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rlvr-sandbox") as pool:
+            return list(pool.map(lambda r: self.run(**r.model_dump()), reqs))
+
+    def _run_one(
+        self,
+        code: str,
+        language: str,
+        stdin: str,
+        files: dict[str, bytes] | None,
+        timeout_s: float,
+        memory_mb: int,
+    ) -> ExecResult:
+        raise NotImplementedError

@@ -1,0 +1,271 @@
+"""Local backend: each run in fresh Linux namespaces through bubblewrap.
+
+Per run: own user (mapped to an unprivileged uid), PID, mount, network (loopback
+only), IPC, UTS and cgroup namespaces; a root with only `/usr` (read-only) and a
+private `/work` (a fresh directory under /dev/shm, removed afterwards); an
+environment with PATH and HOME only, for the program and for bwrap itself, so
+`/proc/1/environ` holds nothing of the host.  Limits: memory and process count
+through a per-run cgroup where the host lets us create one (else RLIMIT_DATA,
+which does not break OpenBLAS as RLIMIT_AS does), CPU time, file size and open
+files through rlimits, output through a capped reader here in the parent.  When
+the program's main process ends, the PID namespace ends with it, so forgotten
+children and double-forked daemons die too; on timeout the parent kills the
+whole tree.  The verdict is decided here, outside the sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field
+
+from rlvr.errors import ConfigError
+
+from .base import Sandbox
+from .cgroups import RunCgroup
+from .languages import LANGUAGES
+from .types import ExecResult
+
+SANDBOX_UID = 1000
+_WRAPPER = r"""
+for f in $RLVR_CGROUP_PROCS; do echo $$ > "$f" || exit 121; done
+ulimit -t "$RLVR_CPU_S" -f "$RLVR_FSIZE_KB" -n "$RLVR_NOFILE" || exit 122
+if [ -n "$RLVR_DATA_KB" ]; then ulimit -d "$RLVR_DATA_KB" || exit 122; fi
+unset RLVR_CGROUP_PROCS RLVR_CPU_S RLVR_FSIZE_KB RLVR_NOFILE RLVR_DATA_KB
+exec "$@"
+"""
+
+
+def _bwrap() -> str:
+    path = shutil.which("bwrap")
+    if path is None:
+        raise ConfigError("sandbox", "bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
+    return path
+
+
+class LocalSandbox(Sandbox):
+    """Runs untrusted programs in bubblewrap namespaces on this machine."""
+
+    name: ClassVar[str] = "local"
+
+    max_output_bytes: int = Field(1 << 20, gt=0, description="Per stream; more is output_limit.")
+    max_pids: int = Field(64, gt=0, description="Processes and threads at once (cgroup pids.max).")
+    max_file_mb: int = Field(64, gt=0, description="Largest file the program may write.")
+    max_open_files: int = Field(256, gt=0)
+    workdir_parent: str = Field("/dev/shm", description="Where per-run work directories are made (RAM).")
+
+    def _run_one(
+        self,
+        code: str,
+        language: str,
+        stdin: str,
+        files: dict[str, bytes] | None,
+        timeout_s: float,
+        memory_mb: int,
+    ) -> ExecResult:
+        spec = LANGUAGES[language]
+        workdir = Path(tempfile.mkdtemp(prefix="rlvr-", dir=self._workdir_parent()))
+        try:
+            _write_files(workdir, {spec.source: code.encode(), **(files or {})})
+            os.chmod(workdir, 0o777)
+            if spec.compile is not None:
+                compiled = self._execute(
+                    spec.compile, workdir, "", spec.compile_timeout_s, max(memory_mb, 1024)
+                )
+                if compiled.status != "ok":
+                    status = "compile_error" if compiled.status == "runtime_error" else compiled.status
+                    return compiled.model_copy(update={"status": status})
+            return self._execute(spec.run, workdir, stdin, timeout_s, memory_mb)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _workdir_parent(self) -> str:
+        return self.workdir_parent if os.access(self.workdir_parent, os.W_OK) else tempfile.gettempdir()
+
+    def _execute(
+        self, argv: tuple[str, ...], workdir: Path, stdin: str, timeout_s: float, memory_mb: int
+    ) -> ExecResult:
+        cgroup = RunCgroup(memory_mb, self.max_pids) if RunCgroup.available() else None
+        status_r, status_w = os.pipe()
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "RLVR_CGROUP_PROCS": " ".join(cgroup.procs_files) if cgroup else "",
+            "RLVR_CPU_S": str(math.ceil(timeout_s) + 1),
+            "RLVR_FSIZE_KB": str(self.max_file_mb * 1024),
+            "RLVR_NOFILE": str(self.max_open_files),
+            "RLVR_DATA_KB": "" if cgroup else str(memory_mb * 1024),
+        }
+        command = [
+            "/usr/bin/bash",
+            "-c",
+            _WRAPPER,
+            "rlvr-sandbox",
+            *self._bwrap_args(workdir, status_w),
+            *argv,
+        ]
+        start = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=env, pass_fds=[status_w], start_new_session=True, cwd="/",
+            )  # fmt: skip
+        except OSError as exc:
+            os.close(status_r)
+            os.close(status_w)
+            if cgroup:
+                cgroup.remove()
+            return ExecResult(status="sandbox_error", stderr=f"cannot start bwrap: {exc}")
+        os.close(status_w)
+        try:
+            stdout, stderr, timed_out, overflow = _communicate(
+                proc, stdin.encode(), timeout_s, self.max_output_bytes
+            )
+            duration = time.monotonic() - start
+            if timed_out or overflow:
+                _kill(proc, cgroup)
+            try:
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                _kill(proc, cgroup)
+                proc.wait()
+            with os.fdopen(status_r, "rb") as f:
+                status_lines = f.read().decode(errors="replace")
+            oom = cgroup.oom_killed() if cgroup else False
+        finally:
+            if cgroup:
+                cgroup.remove()
+        exit_code = _child_exit_code(status_lines)
+        out = stdout[: self.max_output_bytes].decode(errors="replace")
+        err = stderr[: self.max_output_bytes].decode(errors="replace")
+        common = {"stdout": out, "stderr": err, "duration_s": duration, "truncated": overflow}
+        if timed_out:
+            return ExecResult(status="timeout", exit_code=exit_code, **common)
+        if overflow:
+            return ExecResult(status="output_limit", exit_code=exit_code, **common)
+        if oom or (exit_code not in (None, 0) and _memory_error(err)):
+            return ExecResult(status="memory_limit", exit_code=exit_code, **common)
+        if exit_code is None:
+            detail = err.strip() or f"bwrap exited with {proc.returncode}"
+            return ExecResult(
+                status="sandbox_error", exit_code=proc.returncode, **{**common, "stderr": detail}
+            )
+        return ExecResult(status="ok" if exit_code == 0 else "runtime_error", exit_code=exit_code, **common)
+
+    def _bwrap_args(self, workdir: Path, status_fd: int) -> list[str]:
+        return [
+            _bwrap(),
+            "--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+            "--unshare-cgroup-try", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+            "--die-with-parent", "--new-session", "--hostname", "sandbox",
+            "--ro-bind", "/usr", "/usr",
+            "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
+            "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            "--bind", str(workdir), "/work", "--chdir", "/work",
+            "--remount-ro", "/",
+            "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/work",
+            "--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+            "--json-status-fd", str(status_fd),
+            "--",
+        ]  # fmt: skip
+
+
+def _write_files(workdir: Path, files: dict[str, bytes]) -> None:
+    for name, data in files.items():
+        path = (workdir / name).resolve()
+        if workdir.resolve() not in path.parents:
+            raise ConfigError("files", f"{name!r} must be a relative path inside the work directory")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data if isinstance(data, bytes) else str(data).encode())
+        path.chmod(0o755 if name.endswith((".sh", ".py")) else 0o644)
+
+
+def _communicate(
+    proc: subprocess.Popen, stdin: bytes, timeout_s: float, cap: int
+) -> tuple[bytes, bytes, bool, bool]:
+    """Feed stdin, read both streams up to `cap` bytes each, stop at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    buffers = {proc.stdout: bytearray(), proc.stderr: bytearray()}
+    sel = selectors.DefaultSelector()
+    for stream in buffers:
+        os.set_blocking(stream.fileno(), False)
+        sel.register(stream, selectors.EVENT_READ)
+    pending_in = memoryview(stdin)
+    if stdin:
+        os.set_blocking(proc.stdin.fileno(), False)
+        sel.register(proc.stdin, selectors.EVENT_WRITE)
+    else:
+        proc.stdin.close()
+    timed_out = overflow = False
+    while sel.get_map():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            timed_out = True
+            break
+        for key, _ in sel.select(timeout=remaining):
+            stream = key.fileobj
+            if stream is proc.stdin:
+                try:
+                    written = os.write(stream.fileno(), pending_in[:65536])
+                except (BrokenPipeError, OSError):
+                    written = len(pending_in)
+                pending_in = pending_in[written:]
+                if not pending_in:
+                    sel.unregister(stream)
+                    stream.close()
+                continue
+            try:
+                chunk = os.read(stream.fileno(), 65536)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                sel.unregister(stream)
+                continue
+            buffers[stream] += chunk
+            if len(buffers[stream]) > cap:
+                overflow = True
+        if overflow:
+            break
+    sel.close()
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        try:
+            stream.close()
+        except OSError:
+            pass
+    return bytes(buffers[proc.stdout]), bytes(buffers[proc.stderr]), timed_out, overflow
+
+
+def _kill(proc: subprocess.Popen, cgroup: RunCgroup | None) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # bwrap; --die-with-parent takes the namespace down
+    except (ProcessLookupError, PermissionError):
+        pass
+    if cgroup is not None:
+        cgroup.kill_all()
+
+
+def _child_exit_code(status_lines: str) -> int | None:
+    """bwrap's --json-status-fd ends with {"exit-code": N} when the program ran."""
+    for line in reversed(status_lines.strip().splitlines()):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if "exit-code" in record:
+            return int(record["exit-code"])
+    return None
+
+
+def _memory_error(stderr: str) -> bool:
+    tail = stderr.strip().splitlines()[-1:] or [""]
+    return tail[0].startswith("MemoryError") or "std::bad_alloc" in stderr[-2000:]

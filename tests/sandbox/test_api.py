@@ -1,0 +1,61 @@
+import pytest
+
+from rlvr.errors import ConfigError
+from rlvr.sandbox import ExecRequest, get_sandbox
+
+
+def test_python_stdin_stdout(sandbox):
+    r = sandbox.run("print(input()[::-1])", stdin="abc\n")
+    assert (r.status, r.exit_code, r.stdout, r.truncated) == ("ok", 0, "cba\n", False)
+
+
+def test_runtime_error_keeps_stderr(sandbox):
+    r = sandbox.run("raise ValueError('boom')")
+    assert r.status == "runtime_error" and r.exit_code == 1 and "ValueError: boom" in r.stderr
+
+
+def test_cpp_compile_and_run(sandbox):
+    code = "#include <iostream>\nint main(){long a,b; std::cin>>a>>b; std::cout<<a*b<<std::endl;}"
+    r = sandbox.run(code, language="cpp", stdin="6 7")
+    assert r.status == "ok" and r.stdout == "42\n"
+
+
+def test_cpp_compile_error_has_the_compiler_message(sandbox):
+    r = sandbox.run("int main( {", language="cpp")
+    assert r.status == "compile_error" and "error" in r.stderr
+
+
+def test_bash(sandbox):
+    r = sandbox.run('read x; echo "got $x"; exit 3', language="bash", stdin="hi\n")
+    assert r.status == "runtime_error" and r.exit_code == 3 and r.stdout == "got hi\n"
+
+
+def test_files_are_placed_in_the_work_directory(sandbox):
+    r = sandbox.run("print(open('data/in.txt').read().upper())", files={"data/in.txt": b"hello"})
+    assert r.stdout == "HELLO\n"
+
+
+def test_large_stdin(sandbox):
+    data = "1\n" * 500_000
+    r = sandbox.run("import sys\nprint(sum(int(x) for x in sys.stdin))", stdin=data)
+    assert r.stdout == "500000\n"
+
+
+def test_run_many_keeps_order(sandbox):
+    requests = [ExecRequest(code=f"print({i} * {i})") for i in range(12)]
+    results = sandbox.run_many(requests, concurrency=4)
+    assert [r.stdout for r in results] == [f"{i * i}\n" for i in range(12)]
+
+
+def test_bad_arguments_name_the_field(sandbox):
+    with pytest.raises(ConfigError, match="language"):
+        sandbox.run("x", language="cobol")
+    with pytest.raises(ValueError, match="timeout_s"):
+        sandbox.run("x", timeout_s=-1)
+    with pytest.raises(ConfigError, match="files"):
+        sandbox.run("x", files={"../escape": b""})
+
+
+def test_unknown_backend():
+    with pytest.raises(ValueError, match="unknown name 'nope'"):
+        get_sandbox("nope")
