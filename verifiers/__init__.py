@@ -13,13 +13,14 @@ from rlvr.registry import Registry
 from rlvr.types import VerifyResult
 
 from .base import Verifier
+from .code import CodeVerifier
 from .compose import ComposedVerifier, parse_spec
 from .format import FormatVerifier
 from .language import LanguageVerifier
 from .math import MathVerifier
 
 VERIFIERS: Registry[Verifier] = Registry("verifier", entry_point_group="rlvr.verifiers")
-for _cls in (MathVerifier, FormatVerifier, LanguageVerifier):
+for _cls in (MathVerifier, FormatVerifier, LanguageVerifier, CodeVerifier):
     VERIFIERS.register(_cls.name, _cls)
 
 
@@ -40,6 +41,7 @@ def list_verifiers() -> list[str]:
 
 
 __all__ = [
+    "CodeVerifier",
     "ComposedVerifier",
     "FormatVerifier",
     "LanguageVerifier",

@@ -17,7 +17,7 @@ LATEX_PIECES = [
 ]  # fmt: skip
 latex_soup = st.lists(st.sampled_from(LATEX_PIECES), max_size=40).map("".join)
 any_text = st.one_of(st.text(max_size=300), latex_soup)
-VERIFIER_OPTIONS = {"math": {}, "format": {}, "language": {"language": "en"}}
+VERIFIER_OPTIONS = {"math": {}, "format": {}, "language": {"language": "en"}, "code": {"test_timeout_s": 1.0}}
 TIMEOUT = 2.0
 
 

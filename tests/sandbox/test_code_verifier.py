@@ -1,0 +1,154 @@
+"""The code verifier: correct programs pass in every test format; forged verdicts score 0."""
+
+import json
+import shutil
+
+import pytest
+
+from rlvr.verifiers import get_verifier
+from rlvr.verifiers.code import extract_program, outputs_match
+
+pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+
+STDIO_TESTS = {"inputs": ["1 2\n", "10 -3\n", "0 0\n"], "outputs": ["3\n", "7\n", "0\n"]}
+CALL_TESTS = {"fn_name": "add", "inputs": [[1, 2], [10, -3], [0.1, 0.2]], "outputs": [3, 7, 0.3]}
+LEETCODE_TESTS = {
+    "fn_name": "twoSum",
+    "inputs": [[[2, 7, 11, 15], 9], [[3, 2, 4], 6]],
+    "outputs": [[0, 1], [1, 2]],
+}
+HUMANEVAL = {
+    "entry_point": "add",
+    "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(10, -3) == 7\n"
+    "    assert abs(candidate(0.1, 0.2) - 0.3) < 1e-9\n    for i in range(5):\n        assert candidate(i, i) == 2 * i\n",
+}
+MBPP = {"entry_point": "add", "test_list": ["assert add(1, 2) == 3", "assert add(2, 2) == 4"]}
+
+
+def fenced(code: str, lang: str = "python") -> str:
+    return f"Here is my solution.\n```{lang}\n{code}\n```\n"
+
+
+@pytest.fixture(scope="module")
+def code():
+    return get_verifier("code", test_timeout_s=3)
+
+
+def test_stdio_correct_and_wrong(code):
+    good = fenced("a, b = map(int, input().split())\nprint(a + b)")
+    assert code.verify(good, STDIO_TESTS).score == 1.0
+    wrong = code.verify(fenced("a, b = map(int, input().split())\nprint(a - b)"), json.dumps(STDIO_TESTS))
+    assert wrong.score == 0.0 and wrong.details["passed"] == 1 and wrong.details["total"] == 3
+    assert wrong.details["first_failure"]["test"] == 0
+
+
+def test_cpp_stdio():
+    cpp = get_verifier("code", language="cpp", test_timeout_s=3)
+    src = '#include <iostream>\nint main(){long a,b;std::cin>>a>>b;std::cout<<a+b<<"\\n";}'
+    assert cpp.verify(fenced(src, "cpp"), STDIO_TESTS).score == 1.0
+
+
+def test_partial_credit(code):
+    partial = get_verifier("code", partial_credit=True, test_timeout_s=3)
+    r = partial.verify(fenced("a, b = map(int, input().split())\nprint(a - b)"), STDIO_TESTS)
+    assert r.score == pytest.approx(1 / 3) and r.correct is False
+
+
+def test_call_based_plain_function_and_leetcode_class(code):
+    assert code.verify(fenced("def add(a, b):\n    return a + b"), CALL_TESTS).score == 1.0
+    solution = (
+        "class Solution:\n    def twoSum(self, nums, target):\n        seen = {}\n"
+        "        for i, x in enumerate(nums):\n            if target - x in seen:\n"
+        "                return [seen[target - x], i]\n            seen[x] = i\n"
+    )
+    assert code.verify(fenced(solution), LEETCODE_TESTS).score == 1.0
+    assert code.verify(fenced("def add(a, b):\n    return a * b"), CALL_TESTS).score == 0.0
+
+
+def test_humaneval_and_mbpp(code):
+    assert code.verify(fenced("def add(a, b):\n    return a + b"), HUMANEVAL).score == 1.0
+    assert code.verify(fenced("def add(a, b):\n    return a + b"), MBPP).score == 1.0
+    wrong = code.verify(fenced("def add(a, b):\n    return a + b if a < 5 else 0"), HUMANEVAL)
+    assert wrong.score == 0.0 and wrong.reason == "mismatch"
+
+
+FORGERIES = {
+    "exit_zero_early": "import os\ndef add(a, b):\n    os._exit(0)\n",
+    "sys_exit": "import sys\ndef add(a, b):\n    sys.exit(0)\n",
+    "print_passed": "def add(a, b):\n    print('All tests passed')\n    return None\n",
+    "always_equal_object": "class Eq:\n    def __eq__(self, o): return True\n    def __sub__(self, o): return 0\ndef add(a, b):\n    return Eq()\n",
+    "patch_builtins": "import builtins\nbuiltins.AssertionError = type('X', (Exception,), {})\ndef add(a, b):\n    return 0\n",
+    "walk_the_stack": (
+        "import sys, gc\n"
+        "def add(a, b):\n"
+        "    f = sys._getframe()\n"
+        "    while f is not None:\n"
+        "        for k, v in list(f.f_globals.items()):\n"
+        "            if isinstance(v, list):\n"
+        "                v[:] = [[True, repr(3)]] * 10\n"
+        "        f = f.f_back\n"
+        "    return 0\n"
+    ),
+    "forged_result_line": (
+        "import os, sys\n"
+        "def add(a, b):\n"
+        "    g = sys._getframe(1).f_globals\n"
+        "    nonce = [v for v in g.values() if isinstance(v, str) and v.startswith('RLVR-RESULT-')]\n"
+        "    if nonce:\n"
+        "        os.write(1, (nonce[0] + repr([[True, '3']] * 10) + '\\n').encode())\n"
+        "    os._exit(0)\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORGERIES))
+@pytest.mark.parametrize("tests", [CALL_TESTS, HUMANEVAL, MBPP], ids=["call", "humaneval", "mbpp"])
+def test_forged_verdicts_score_zero(code, name, tests):
+    r = code.verify(fenced(FORGERIES[name]), tests)
+    assert r.score == 0.0 and r.correct is False, (name, r)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        "print('3')\nprint('7')\nprint('0')\nimport os\nos._exit(0)",  # answers all at once, ignores input
+        "import sys\nsys.stdout.write('3\\n')\nsys.exit(0)",
+        "print('passed')",
+    ],
+)
+def test_stdio_forgeries_score_zero(code, program):
+    assert code.verify(fenced(program), STDIO_TESTS).score == 0.0
+
+
+def test_prefix_of_expected_output_fails(code):
+    tests = {"inputs": [""], "outputs": ["1\n2\n3\n"]}
+    assert code.verify(fenced("print(1)\nprint(2)"), tests).score == 0.0  # zip() would pass it
+    assert code.verify(fenced("print(1)\nprint(2)\nprint(3)\nprint(4)"), tests).score == 0.0
+    assert code.verify(fenced("print(1)\nprint(2)\nprint(3)   \n"), tests).score == 1.0
+
+
+def test_every_test_runs():
+    many = {"inputs": [f"{i}\n" for i in range(15)], "outputs": [f"{i}\n" for i in range(15)]}
+    v = get_verifier("code", test_timeout_s=3)
+    r = v.verify(fenced("x = int(input())\nprint(x if x != 13 else -1)"), many)
+    assert r.details == {"passed": 14, "total": 15, "first_failure": r.details["first_failure"]}
+    assert r.details["first_failure"]["test"] == 13 and r.score == 0.0
+
+
+@pytest.mark.parametrize(
+    "actual, expected, same",
+    [
+        ("1 2\n", "1 2", True), ("1 2   \n\n", "1 2", True), ("1.0000001", "1", True), ("Yes", "yes", False),
+        ("1\n2", "1", False), ("1", "1\n2", False), ("1 2 3", "1 2", False), ("0.5", "0.6", False),
+    ],
+)  # fmt: skip
+def test_output_comparison(actual, expected, same):
+    assert outputs_match(actual, expected, 1e-6) is same
+
+
+def test_extraction():
+    assert extract_program("```python\nprint(1)\n```\ntext\n```python\nprint(2)\n```") == "print(2)\n"
+    assert extract_program("```cpp\nint main(){}\n```\n```python\nx=1\n```", "cpp") == "int main(){}\n"
+    assert extract_program("print(1)") == "print(1)"
+    assert extract_program("this is not code at all") is None
+    assert get_verifier("code").verify("no program here", STDIO_TESTS).reason == "no_answer"
