@@ -17,6 +17,15 @@ SANDBOXES: Registry[Sandbox] = Registry("sandbox", entry_point_group="rlvr.sandb
 SANDBOXES.register("local", LocalSandbox)
 
 
+def _docker(**options: object) -> Sandbox:
+    from .docker import DockerSandbox  # imported on use: the docker SDK is an optional extra
+
+    return DockerSandbox(**options)
+
+
+SANDBOXES.register("docker", _docker)
+
+
 def get_sandbox(name: str = "local", **defaults: object) -> Sandbox:
     """A sandbox backend by name (`local`, `docker`), with default limits as options."""
     return SANDBOXES.get(name, **defaults)

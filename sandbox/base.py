@@ -37,6 +37,10 @@ class Sandbox(BaseModel):
         """Run one program; the result's status says how it ended."""
         if language not in LANGUAGES:
             raise ConfigError("language", f"unknown {language!r}; known: {', '.join(sorted(LANGUAGES))}")
+        for name in files or {}:
+            parts = name.split("/")
+            if not name or name.startswith("/") or ".." in parts or "" in parts:
+                raise ConfigError("files", f"{name!r} must be a relative path inside the work directory")
         request = ExecRequest(
             code=code, language=language, stdin=stdin, files=files,  # type: ignore[arg-type]
             timeout_s=self.timeout_s if timeout_s is None else timeout_s,

@@ -3,6 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/system_deps.sh
-scripts/setup.sh dev
+scripts/setup.sh dev,docker
+if [ "$(id -u)" -eq 0 ]; then
+  scripts/docker_daemon.sh && scripts/docker_image.sh
+fi
+# In CI the Docker backend must be tested for real, never skipped.
+if [ -n "${CI:-}" ]; then export RLVR_REQUIRE_DOCKER=1; fi
 .venv/bin/ruff check .
 exec .venv/bin/python -m pytest -q "$@"

@@ -1,0 +1,423 @@
+"""Docker backend: a warm pool of locked-down containers, one `exec` per run.
+
+Each container: `network_mode="none"`, read-only root, tmpfs `/work` and `/tmp`,
+uid 65534, all capabilities dropped, `no-new-privileges`, memory / pids / CPU
+limits, an init as PID 1 and no host environment.  A run is three short execs:
+unpack the files (a tar on stdin), run the program through a wrapper, and in
+every case clean up: `kill -9 -1` ends every process of the sandbox user but
+PID 1 (daemons included) and both tmpfs are emptied, so runs cannot see each
+other.  Time limits and the output cap are enforced here, on the exec's socket;
+a container whose cleanup fails is replaced.  Containers are removed on close,
+at exit, and by label when a crashed process left some behind.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import io
+import os
+import queue
+import selectors
+import socket
+import struct
+import tarfile
+import threading
+import time
+from typing import Any, ClassVar
+
+from pydantic import Field, PrivateAttr
+
+from rlvr.errors import ConfigError
+
+from .base import Sandbox
+from .languages import LANGUAGES
+from .types import ExecResult
+
+LABEL = "rlvr.sandbox"
+USER = "65534:65534"
+_CLEANUP = "kill -9 -1 2>/dev/null; find /work /tmp -mindepth 1 -delete 2>/dev/null"
+
+
+def _wrapper(clean_before: bool, clean_after: bool) -> str:
+    """One exec per step: clear what a previous run may have left, unpack the files, run the
+    program on the exec's stdin, then kill every other process of the sandbox user (PID 1 is
+    immune) so that no daemon outlives the run or holds its output open, and clear again."""
+    return "\n".join([
+        _CLEANUP if clean_before else "",
+        "cd /work || exit 125",
+        'if [ -n "$RLVR_FILES" ]; then printf %s "$RLVR_FILES" | base64 -d | tar -x -C /work || exit 124; fi',
+        "unset RLVR_FILES",
+        '"$@"',
+        "code=$?",
+        _CLEANUP if clean_after else "",
+        "exit $code",
+    ])  # fmt: skip
+
+
+_MAX_ENV_FILES = 96 * 1024  # larger file sets go through a tar exec (one argument may hold 128 KiB)
+# PID 1: signals from inside the container cannot kill it, and it reaps orphans so that
+# zombies of past runs do not use up the pids limit.
+_REAPER = """
+import os, time
+while True:
+    try:
+        os.wait()
+    except ChildProcessError:
+        time.sleep(0.2)
+"""
+
+
+class DockerSandbox(Sandbox):
+    """Runs untrusted programs in warm Docker containers (`docker` SDK, real daemon)."""
+
+    name: ClassVar[str] = "docker"
+
+    image: str = Field(
+        "rlvr/sandbox:bookworm", description="Build it with scripts/docker_image.sh, or use your own."
+    )
+    pool_size: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    cpus: float = Field(1.0, gt=0, description="CPU quota per container.")
+    max_pids: int = Field(64, gt=0)
+    max_output_bytes: int = Field(1 << 20, gt=0)
+    workdir_mb: int = Field(64, gt=0, description="Size of the /work tmpfs.")
+
+    _client: Any = PrivateAttr(None)
+    _pools: dict[int, queue.Queue] = PrivateAttr(default_factory=dict)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _all: list = PrivateAttr(default_factory=list)
+
+    def model_post_init(self, __context: Any) -> None:
+        try:
+            import docker
+        except ImportError:
+            raise ConfigError(
+                "sandbox", "the docker backend needs the `docker` package: pip install rlvr[docker]"
+            ) from None
+        try:
+            self._client = docker.from_env()
+            self._client.ping()
+        except Exception as exc:
+            raise ConfigError("sandbox", f"no Docker daemon answers: {exc}") from None
+        try:
+            self._client.images.get(self.image)
+        except Exception:
+            raise ConfigError(
+                "image", f"{self.image!r} not found; build it with scripts/docker_image.sh"
+            ) from None
+        atexit.register(self.close)
+
+    # ------------------------------------------------------------------ pool
+    def _container(self, memory_mb: int):
+        with self._lock:
+            pool = self._pools.setdefault(memory_mb, queue.Queue())
+            if pool.empty() and sum(1 for c in self._all if c[1] == memory_mb) < self.pool_size:
+                container = self._start(memory_mb)
+                self._all.append((container, memory_mb))
+                return container
+        return pool.get()
+
+    def _start(self, memory_mb: int):
+        container = self._client.containers.run(
+            self.image, ["python3", "-I", "-S", "-c", _REAPER], detach=True, init=False,
+            network_mode="none", read_only=True, user=USER,
+            tmpfs={"/work": f"size={self.workdir_mb}m,mode=1777,exec", "/tmp": "size=64m,mode=1777"},
+            mem_limit=f"{memory_mb}m", memswap_limit=f"{memory_mb}m", pids_limit=self.max_pids,
+            nano_cpus=int(self.cpus * 1e9), cap_drop=["ALL"], security_opt=["no-new-privileges"],
+            environment={}, labels={LABEL: str(os.getpid())}, hostname="sandbox",
+        )  # fmt: skip
+        container.reload()  # attrs["State"]["Pid"]: the init, which cleanup must spare
+        return container
+
+    def _release(self, container, memory_mb: int, healthy: bool) -> None:
+        if healthy:
+            self._pools[memory_mb].put(container)
+            return
+        with self._lock:
+            self._all = [c for c in self._all if c[0].id != container.id]
+        _remove(container)
+
+    def close(self) -> None:
+        with self._lock:
+            containers, self._all = [c for c, _ in self._all], []
+            self._pools.clear()
+        for c in containers:
+            _remove(c)
+
+    @classmethod
+    def remove_leftovers(cls) -> int:
+        """Remove containers of rlvr processes that no longer exist (after a crash)."""
+        import docker
+
+        client = docker.from_env()
+        removed = 0
+        for c in client.containers.list(all=True, filters={"label": LABEL}):
+            pid = int(c.labels.get(LABEL, "0") or 0)
+            if pid and _alive(pid):
+                continue
+            _remove(c)
+            removed += 1
+        return removed
+
+    # ------------------------------------------------------------------- run
+    def _run_one(
+        self,
+        code: str,
+        language: str,
+        stdin: str,
+        files: dict[str, bytes] | None,
+        timeout_s: float,
+        memory_mb: int,
+    ) -> ExecResult:
+        spec = LANGUAGES[language]
+        container = self._container(memory_mb)
+        healthy, needs_cleanup = True, True
+        try:
+            archive = base64.b64encode(_tar({spec.source: code.encode(), **(files or {})})).decode()
+            env_files = archive if len(archive) <= _MAX_ENV_FILES else ""
+            if not env_files:
+                unpacked = self._exec(
+                    container,
+                    ["sh", "-c", _CLEANUP + "; base64 -d | tar -x -C /work"],
+                    archive.encode(),
+                    30.0,
+                )
+                if unpacked.status != "ok":
+                    return unpacked.model_copy(update={"status": "sandbox_error"})
+            if spec.compile is not None:
+                step = _wrapper(clean_before=bool(env_files), clean_after=False)  # keep the binary
+                compiled = self._exec(
+                    container,
+                    ["sh", "-c", step, "run", *spec.compile],
+                    b"",
+                    spec.compile_timeout_s,
+                    env_files,
+                )
+                if compiled.status != "ok":
+                    status = "compile_error" if compiled.status == "runtime_error" else compiled.status
+                    return compiled.model_copy(update={"status": status})
+                env_files = ""
+            step = _wrapper(clean_before=bool(env_files), clean_after=True)
+            result = self._exec(
+                container, ["sh", "-c", step, "run", *spec.run], stdin.encode(), timeout_s, env_files
+            )
+            # the wrapper cleaned up itself unless it was cut short or killed by the program
+            needs_cleanup = (
+                result.status in ("timeout", "output_limit", "sandbox_error") or result.exit_code == 137
+            )
+            return result
+        except Exception as exc:  # the daemon went away, the container died
+            healthy = False
+            return ExecResult(status="sandbox_error", stderr=f"{type(exc).__name__}: {exc}")
+        finally:
+            if healthy and needs_cleanup and not _kill_all_but_init(container):
+                try:  # no access to the container's cgroup (rootless Docker): clean from inside
+                    healthy = (
+                        self._exec(container, ["sh", "-c", _CLEANUP + "; exit 0"], b"", 10.0).status == "ok"
+                    )
+                except Exception:
+                    healthy = False
+            self._release(container, memory_mb, healthy)
+
+    def _exec(
+        self, container, argv: list[str], stdin: bytes, timeout_s: float, files_b64: str = ""
+    ) -> ExecResult:
+        api = self._client.api
+        oom_before = _oom_kills(container.id)
+        env = {"RLVR_FILES": files_b64} if files_b64 else None
+        exec_id = api.exec_create(
+            container.id,
+            argv,
+            stdin=True,
+            stdout=True,
+            stderr=True,
+            user=USER,
+            workdir="/work",
+            environment=env,
+        )["Id"]
+        start = time.monotonic()
+        sock = api.exec_start(exec_id, socket=True)
+        raw: socket.socket = sock._sock
+        stdout, stderr, timed_out, overflow = _communicate(raw, stdin, timeout_s, self.max_output_bytes)
+        duration = time.monotonic() - start
+        if timed_out or overflow:
+            if not _kill_all_but_init(container):
+                _kill_exec(api, exec_id)
+        sock.close()
+        exit_code = _wait_exit(api, exec_id)
+        common = {
+            "stdout": stdout[: self.max_output_bytes].decode(errors="replace"),
+            "stderr": stderr[: self.max_output_bytes].decode(errors="replace"),
+            "duration_s": duration, "truncated": overflow, "exit_code": exit_code,
+        }  # fmt: skip
+        if timed_out:
+            return ExecResult(status="timeout", **common)
+        if overflow:
+            return ExecResult(status="output_limit", **common)
+        if _oom_kills(container.id) > oom_before or (
+            exit_code not in (None, 0) and "MemoryError" in common["stderr"][-500:]
+        ):
+            return ExecResult(status="memory_limit", **common)
+        if exit_code is None:
+            return ExecResult(status="sandbox_error", **common)
+        return ExecResult(status="ok" if exit_code == 0 else "runtime_error", **common)
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in files.items():
+            if name.startswith("/") or ".." in name.split("/"):
+                raise ConfigError("files", f"{name!r} must be a relative path inside the work directory")
+            data = data if isinstance(data, bytes) else str(data).encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o755
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _communicate(
+    raw: socket.socket, stdin: bytes, timeout_s: float, cap: int
+) -> tuple[bytes, bytes, bool, bool]:
+    """Docker's multiplexed stream: 8-byte headers (stream, size) then the payload."""
+    deadline = time.monotonic() + timeout_s
+    raw.setblocking(False)
+    sel = selectors.DefaultSelector()
+    pending = memoryview(stdin)
+    sel.register(raw, selectors.EVENT_READ | (selectors.EVENT_WRITE if pending else 0))
+    if not pending:
+        raw.shutdown(socket.SHUT_WR)
+    data = bytearray()
+    out, err = bytearray(), bytearray()
+    timed_out = overflow = False
+    eof = False
+    while not eof:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            timed_out = True
+            break
+        for _, events in sel.select(timeout=remaining):
+            if events & selectors.EVENT_WRITE and pending:
+                try:
+                    sent = raw.send(pending[:65536])
+                except (BlockingIOError, InterruptedError):
+                    sent = 0
+                except OSError:
+                    sent = len(pending)
+                pending = pending[sent:]
+                if not pending:
+                    sel.modify(raw, selectors.EVENT_READ)
+                    raw.shutdown(socket.SHUT_WR)
+            if events & selectors.EVENT_READ:
+                try:
+                    chunk = raw.recv(65536)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                if not chunk:
+                    eof = True
+                    break
+                data += chunk
+                while len(data) >= 8:
+                    stream, size = data[0], struct.unpack(">I", data[4:8])[0]
+                    if len(data) < 8 + size:
+                        break
+                    (out if stream == 1 else err).extend(data[8 : 8 + size])
+                    del data[: 8 + size]
+                if len(out) > cap or len(err) > cap:
+                    overflow = True
+        if overflow:
+            break
+    sel.close()
+    return bytes(out), bytes(err), timed_out, overflow
+
+
+def _kill_exec(api, exec_id: str) -> None:
+    """Kill the exec's process tree from the host (its PID is a host PID)."""
+    try:
+        pid = api.exec_inspect(exec_id).get("Pid") or 0
+    except Exception:
+        return
+    if pid > 0:
+        try:
+            os.kill(pid, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _cgroup_procs(container_id: str) -> str | None:
+    for path in (
+        f"/sys/fs/cgroup/pids/docker/{container_id}/cgroup.procs",
+        f"/sys/fs/cgroup/pids/system.slice/docker-{container_id}.scope/cgroup.procs",
+        f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/cgroup.procs",
+        f"/sys/fs/cgroup/docker/{container_id}/cgroup.procs",
+    ):
+        if os.access(path, os.R_OK):
+            return path
+    return None
+
+
+def _kill_all_but_init(container) -> bool:
+    """SIGKILL every process of the container except its init, from the host, at once.
+    False when the container's cgroup cannot be read here."""
+    path = _cgroup_procs(container.id)
+    if path is None:
+        return False
+    init_pid = container.attrs.get("State", {}).get("Pid") or 0
+    for _ in range(50):
+        try:
+            pids = [int(p) for p in open(path).read().split() if int(p) != init_pid]
+        except OSError:
+            return False
+        if not pids:
+            return True
+        for pid in pids:
+            try:
+                os.kill(pid, 9)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.005)
+    return True
+
+
+def _wait_exit(api, exec_id: str, wait_s: float = 2.0) -> int | None:
+    end = time.monotonic() + wait_s
+    while True:
+        info = api.exec_inspect(exec_id)
+        if not info.get("Running"):
+            return info.get("ExitCode")
+        if time.monotonic() > end:
+            return None
+        time.sleep(0.01)
+
+
+def _oom_kills(container_id: str) -> int:
+    """The container cgroup's OOM-kill counter (cgroup v1 or v2), 0 when unreadable."""
+    for path in (
+        f"/sys/fs/cgroup/memory/docker/{container_id}/memory.oom_control",
+        f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/memory.events",
+    ):
+        try:
+            for line in open(path):
+                if line.startswith("oom_kill "):
+                    return int(line.split()[1])
+        except OSError:
+            continue
+    return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove(container) -> None:
+    try:
+        container.remove(force=True)
+    except Exception:
+        pass
