@@ -55,7 +55,7 @@ class Sandbox(BaseModel):
     ) -> list[ExecResult]:
         """Run a batch concurrently; results in request order."""
         reqs = [r if isinstance(r, ExecRequest) else ExecRequest(**r) for r in requests]
-        workers = concurrency or os.cpu_count() or 1
+        workers = concurrency or getattr(self, "pool_size", None) or os.cpu_count() or 1
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rlvr-sandbox") as pool:
             return list(pool.map(lambda r: self.run(**r.model_dump()), reqs))
 

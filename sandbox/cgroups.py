@@ -57,18 +57,42 @@ class RunCgroup:
                 pass
         (self.pids / "pids.max").write_text(str(max_pids))
 
+    def set_memory(self, memory_mb: int) -> None:
+        """Set the limit for the next run (written only when it changes) and remember the
+        OOM counters, so that `oom_killed` reports this run only."""
+        if memory_mb != getattr(self, "_limit_mb", None):
+            try:
+                (self.memory / "memory.limit_in_bytes").write_text(str(memory_mb * 1024 * 1024))
+                self._limit_mb = memory_mb
+            except OSError:  # below current usage: keep the old limit
+                pass
+        self._before = self._counters()
+
+    def _counters(self) -> tuple[int, int]:
+        """(failcnt, oom_kill) read through descriptors kept open: two preads per run."""
+        if not hasattr(self, "_fds"):
+            self._fds = [
+                os.open(self.memory / name, os.O_RDONLY) for name in ("memory.failcnt", "memory.oom_control")
+            ]
+        try:
+            failcnt = int(os.pread(self._fds[0], 64, 0))
+            control = os.pread(self._fds[1], 4096, 0).decode()
+        except OSError:
+            return 0, 0
+        kills = next(
+            (int(line.split()[1]) for line in control.splitlines() if line.startswith("oom_kill ")), 0
+        )
+        return failcnt, kills
+
     @property
     def procs_files(self) -> list[str]:
         return [str(self.memory / "cgroup.procs"), str(self.pids / "cgroup.procs")]
 
     def oom_killed(self) -> bool:
-        try:
-            if int((self.memory / "memory.failcnt").read_text()) > 0:
-                return True
-            control = (self.memory / "memory.oom_control").read_text()
-        except OSError:
-            return False
-        return any(line.startswith("oom_kill ") and line.split()[1] != "0" for line in control.splitlines())
+        """Whether the memory limit was hit since creation or the last `set_memory`."""
+        failcnt, kills = self._counters()
+        before = getattr(self, "_before", (0, 0))
+        return failcnt > before[0] or kills > before[1]
 
     def kill_all(self) -> None:
         for _ in range(20):
@@ -85,6 +109,9 @@ class RunCgroup:
                     pass
 
     def remove(self) -> None:
+        for fd in getattr(self, "_fds", []):
+            os.close(fd)
+        self._fds = []
         self.kill_all()
         for d in (self.memory, self.pids):
             for _ in range(50):

@@ -15,28 +15,34 @@ whole tree.  The verdict is decided here, outside the sandbox.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
+import queue
 import selectors
 import shutil
 import signal
+import struct
 import subprocess
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from rlvr.errors import ConfigError
 
 from .base import Sandbox
 from .cgroups import RunCgroup
-from .languages import LANGUAGES
+from .languages import LANGUAGES, LanguageSpec
 from .types import ExecResult
 
 SANDBOX_UID = 1000
+ZYGOTE_SOURCE = Path(__file__).with_name("_zygote.py")
 _WRAPPER = r"""
 for f in $RLVR_CGROUP_PROCS; do echo $$ > "$f" || exit 121; done
 ulimit -t "$RLVR_CPU_S" -f "$RLVR_FSIZE_KB" -n "$RLVR_NOFILE" || exit 122
@@ -63,6 +69,26 @@ class LocalSandbox(Sandbox):
     max_file_mb: int = Field(64, gt=0, description="Largest file the program may write.")
     max_open_files: int = Field(256, gt=0)
     workdir_parent: str = Field("/dev/shm", description="Where per-run work directories are made (RAM).")
+    mode: Literal["zygote", "per-run"] = Field(
+        "zygote",
+        description="zygote: pre-started isolated workers fork each run into fresh namespaces (fast); "
+        "per-run: a new bwrap for every run. Compiled languages always use per-run.",
+    )
+    pool_size: int = Field(
+        default_factory=lambda: (os.cpu_count() or 1) + 1,
+        ge=1,
+        description="Zygote workers; one more than cores keeps the CPUs busy while runs wait on pipes.",
+    )
+    workdir_mb: int = Field(128, gt=0, description="Size of each run's private /work (zygote mode).")
+
+    _zygotes: queue.LifoQueue = PrivateAttr(default_factory=queue.LifoQueue)
+    _zygote_count: int = PrivateAttr(0)
+    _zygote_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    # bwrap's --die-with-parent fires when the *thread* that started it ends: workers are
+    # started from this one long-lived thread, not from short-lived run_many threads
+    _spawner: ThreadPoolExecutor = PrivateAttr(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="rlvr-sandbox-spawner")
+    )
 
     def _run_one(
         self,
@@ -74,6 +100,8 @@ class LocalSandbox(Sandbox):
         memory_mb: int,
     ) -> ExecResult:
         spec = LANGUAGES[language]
+        if self.mode == "zygote" and spec.compile is None:
+            return self._run_in_zygote(spec, code, stdin, files, timeout_s, memory_mb)
         workdir = Path(tempfile.mkdtemp(prefix="rlvr-", dir=self._workdir_parent()))
         try:
             _write_files(workdir, {spec.source: code.encode(), **(files or {})})
@@ -88,6 +116,89 @@ class LocalSandbox(Sandbox):
             return self._execute(spec.run, workdir, stdin, timeout_s, memory_mb)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+    # ------------------------------------------------------------ zygote mode
+    def _run_in_zygote(
+        self,
+        spec: LanguageSpec,
+        code: str,
+        stdin: str,
+        files: dict[str, bytes] | None,
+        timeout_s: float,
+        memory_mb: int,
+    ) -> ExecResult:
+        all_files = {spec.source: code.encode(), **(files or {})}
+        argv = ["<python-inline>"] if spec.run[:2] == ("/usr/bin/python3", "-I") else list(spec.run)
+        request = {
+            "files": {name: base64.b64encode(data if isinstance(data, bytes) else str(data).encode()).decode()
+                      for name, data in all_files.items()},
+            "argv": argv, "source": spec.source, "stdin": base64.b64encode(stdin.encode()).decode(),
+            "timeout_s": timeout_s, "max_output": self.max_output_bytes, "workdir_mb": self.workdir_mb,
+            "limits": {"cpu_s": math.ceil(timeout_s) + 1, "fsize": self.max_file_mb << 20,
+                       "nofile": self.max_open_files, "data": 0 if RunCgroup.available() else memory_mb << 20},
+        }  # fmt: skip
+        zygote = self._acquire_zygote()
+        healthy = False
+        try:
+            reply = zygote.request(request, memory_mb, deadline_s=timeout_s + 5.0)
+            healthy = reply is not None and "error" not in reply
+        finally:
+            self._release_zygote(zygote, healthy)
+        if reply is None or "error" in reply:
+            detail = "zygote did not answer" if reply is None else reply["error"]
+            return ExecResult(status="sandbox_error", stderr=detail)
+        out = base64.b64decode(reply["stdout"])[: self.max_output_bytes].decode(errors="replace")
+        err = base64.b64decode(reply["stderr"])[: self.max_output_bytes].decode(errors="replace")
+        exit_code = reply["exit_code"]
+        common = {
+            "stdout": out,
+            "stderr": err,
+            "duration_s": reply["duration_s"],
+            "truncated": reply["overflow"],
+        }
+        if reply["timed_out"]:
+            return ExecResult(status="timeout", exit_code=exit_code, **common)
+        if reply["overflow"]:
+            return ExecResult(status="output_limit", exit_code=exit_code, **common)
+        if reply.get("oom") or (exit_code != 0 and _memory_error(err)):
+            return ExecResult(status="memory_limit", exit_code=exit_code, **common)
+        if reply["setup_failed"]:
+            return ExecResult(status="sandbox_error", exit_code=exit_code, **common)
+        return ExecResult(status="ok" if exit_code == 0 else "runtime_error", exit_code=exit_code, **common)
+
+    def _acquire_zygote(self) -> _Zygote:
+        with self._zygote_lock:
+            if self._zygotes.empty() and self._zygote_count < self.pool_size:
+                self._zygote_count += 1
+                create = True
+            else:
+                create = False
+        if create:
+            try:
+                return self._spawner.submit(_Zygote, self).result()
+            except Exception:
+                with self._zygote_lock:
+                    self._zygote_count -= 1
+                raise
+        return self._zygotes.get()
+
+    def _release_zygote(self, zygote: _Zygote, healthy: bool) -> None:
+        if healthy:
+            self._zygotes.put(zygote)
+            return
+        zygote.close()
+        with self._zygote_lock:
+            self._zygote_count -= 1
+
+    def worker_pids(self) -> list[int]:
+        """Host PIDs of the idle pool workers' outer bwrap processes (for monitoring)."""
+        return [z.proc.pid for z in list(self._zygotes.queue)]
+
+    def close(self) -> None:
+        while not self._zygotes.empty():
+            self._zygotes.get().close()
+            with self._zygote_lock:
+                self._zygote_count -= 1
 
     def _workdir_parent(self) -> str:
         return self.workdir_parent if os.access(self.workdir_parent, os.W_OK) else tempfile.gettempdir()
@@ -161,7 +272,10 @@ class LocalSandbox(Sandbox):
             )
         return ExecResult(status="ok" if exit_code == 0 else "runtime_error", exit_code=exit_code, **common)
 
-    def _bwrap_args(self, workdir: Path, status_fd: int) -> list[str]:
+    def _bwrap_args(self, workdir: Path | None, status_fd: int | None) -> list[str]:
+        work = ["--bind", str(workdir), "/work"] if workdir is not None else ["--dir", "/work"]
+        status = ["--json-status-fd", str(status_fd)] if status_fd is not None else []
+        zygote = [] if workdir is not None else ["--ro-bind", str(ZYGOTE_SOURCE), "/rlvr_zygote.py"]
         return [
             _bwrap(),
             "--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
@@ -171,13 +285,89 @@ class LocalSandbox(Sandbox):
             "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
             "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-            "--bind", str(workdir), "/work", "--chdir", "/work",
+            *work, *zygote, "--chdir", "/work",
             "--remount-ro", "/",
             "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/work",
             "--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
-            "--json-status-fd", str(status_fd),
+            *status,
             "--",
         ]  # fmt: skip
+
+
+class _Zygote:
+    """One pre-started worker: `python3 -I /rlvr_zygote.py` inside bwrap, in its own cgroup."""
+
+    def __init__(self, sandbox: LocalSandbox) -> None:
+        self.cgroup = RunCgroup(sandbox.memory_mb, sandbox.max_pids + 4) if RunCgroup.available() else None
+        self.memory_mb = sandbox.memory_mb
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "RLVR_CGROUP_PROCS": " ".join(self.cgroup.procs_files) if self.cgroup else "",
+            "RLVR_CPU_S": "unlimited", "RLVR_FSIZE_KB": str(sandbox.max_file_mb * 1024),
+            "RLVR_NOFILE": str(sandbox.max_open_files), "RLVR_DATA_KB": "",
+        }  # fmt: skip
+        argv = ["/usr/bin/python3", "-I", "/rlvr_zygote.py"]
+        command = ["/usr/bin/bash", "-c", _WRAPPER, "rlvr-sandbox", *sandbox._bwrap_args(None, None), *argv]
+        self.proc = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=env, start_new_session=True, cwd="/",
+        )  # fmt: skip
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        ready = self._read(time.monotonic() + 30)
+        if not ready or not ready.get("ready"):
+            self.close()
+            raise ConfigError(
+                "sandbox", "the local sandbox worker did not start (bubblewrap / user namespaces?)"
+            )
+
+    def request(self, message: dict, memory_mb: int, deadline_s: float) -> dict | None:
+        if self.cgroup is not None:
+            self.cgroup.set_memory(memory_mb)
+        data = json.dumps(message).encode()
+        try:
+            self.proc.stdin.write(struct.pack(">I", len(data)) + data)
+            self.proc.stdin.flush()
+        except OSError:
+            return None
+        reply = self._read(time.monotonic() + deadline_s)
+        if reply is not None and self.cgroup is not None:
+            reply["oom"] = self.cgroup.oom_killed()
+        return reply
+
+    def _read(self, deadline: float) -> dict | None:
+        fd = self.proc.stdout.fileno()
+        buf = bytearray()
+        need = 4
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while len(buf) < need:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not sel.select(remaining):
+                    return None
+                try:
+                    chunk = os.read(fd, 1 << 20)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    return None
+                buf += chunk
+                if need == 4 and len(buf) >= 4:
+                    need = 4 + struct.unpack(">I", buf[:4])[0]
+        return json.loads(bytes(buf[4:need]))
+
+    def close(self) -> None:
+        _kill(self.proc, self.cgroup)
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        if self.cgroup is not None:
+            self.cgroup.remove()
 
 
 def _write_files(workdir: Path, files: dict[str, bytes]) -> None:

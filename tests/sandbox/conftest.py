@@ -7,11 +7,36 @@ import pytest
 from rlvr.sandbox import get_sandbox
 
 
-def sandbox_processes() -> list[str]:
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def pool_workers(sandbox) -> set[int]:
+    """The local pool's own processes: outer bwrap, bwrap's init, the zygote (3 levels).
+    Anything deeper is a run's process."""
+    tree = _children()
+    keep: set[int] = set()
+    level = list(getattr(sandbox, "worker_pids", lambda: [])())
+    for _ in range(3):
+        keep.update(level)
+        level = [c for p in level for c in tree.get(p, [])]
+    return keep
+
+
+def sandbox_processes(sandbox=None) -> list[str]:
     """Host processes that belong to a sandbox run (bwrap or a program in /work)."""
     found = []
+    skip = pool_workers(sandbox) if sandbox is not None else set()
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or int(entry.name) in skip:
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -23,7 +48,7 @@ def sandbox_processes() -> list[str]:
     return found
 
 
-BACKENDS = ["local", "docker"]
+BACKENDS = ["local", "local-per-run", "docker"]
 _docker_sandbox = None
 
 
@@ -42,11 +67,14 @@ def docker_sandbox():
 
 @pytest.fixture(params=BACKENDS)
 def sandbox(request):
-    if request.param == "local":
+    if request.param.startswith("local"):
         if shutil.which("bwrap") is None:
             pytest.skip("bubblewrap is not installed")
-        return get_sandbox("local")
-    return docker_sandbox()
+        sandbox = get_sandbox("local", mode="per-run" if request.param == "local-per-run" else "zygote")
+        yield sandbox
+        sandbox.close()
+        return
+    yield docker_sandbox()
 
 
 def pytest_sessionfinish(session, exitstatus):

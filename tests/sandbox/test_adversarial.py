@@ -16,9 +16,9 @@ def run_bounded(sandbox, code, **kw):
     elapsed = time.monotonic() - start
     assert elapsed < LIMIT + 1.0, f"took {elapsed:.2f}s: {result.status} {result.stderr[-300:]!r}"
     deadline = time.monotonic() + 1.0
-    while sandbox_processes() and time.monotonic() < deadline:
+    while sandbox_processes(sandbox) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert sandbox_processes() == [], "processes left behind"
+    assert sandbox_processes(sandbox) == [], "processes left behind"
     return result
 
 
@@ -73,7 +73,7 @@ def test_double_forked_daemon_dies_with_the_run(sandbox):
     r = run_bounded(sandbox, code)
     assert r.status == "ok" and "daemon" not in r.stdout
     time.sleep(2.0)
-    assert sandbox_processes() == []
+    assert sandbox_processes(sandbox) == []
 
 
 def test_tcp_to_host_loopback_is_blocked(sandbox):
