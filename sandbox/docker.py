@@ -244,7 +244,8 @@ class DockerSandbox(Sandbox):
             if not _kill_all_but_init(container):
                 _kill_exec(api, exec_id)
         sock.close()
-        exit_code = _wait_exit(api, exec_id)
+        # after a timeout or overflow the status is decided: do not wait on a busy daemon
+        exit_code = None if timed_out or overflow else _wait_exit(api, exec_id)
         common = {
             "stdout": stdout[: self.max_output_bytes].decode(errors="replace"),
             "stderr": stderr[: self.max_output_bytes].decode(errors="replace"),
@@ -359,25 +360,45 @@ def _cgroup_procs(container_id: str) -> str | None:
 
 def _kill_all_but_init(container) -> bool:
     """SIGKILL every process of the container except its init, from the host, at once.
-    False when the container's cgroup cannot be read here."""
+    The container's freezer cgroup (where present) is frozen first, so that a fork bomb
+    cannot fork between reading the process list and the kills.  False when the
+    container's cgroup cannot be read here."""
     path = _cgroup_procs(container.id)
     if path is None:
         return False
     init_pid = container.attrs.get("State", {}).get("Pid") or 0
-    for _ in range(50):
-        try:
-            pids = [int(p) for p in open(path).read().split() if int(p) != init_pid]
-        except OSError:
-            return False
-        if not pids:
-            return True
-        for pid in pids:
+    freezer = f"/sys/fs/cgroup/freezer/docker/{container.id}/freezer.state"
+    frozen = _write(freezer, "FROZEN")
+    try:
+        for _ in range(50):
             try:
-                os.kill(pid, 9)
-            except (ProcessLookupError, PermissionError):
-                pass
-        time.sleep(0.005)
-    return True
+                pids = [int(p) for p in open(path).read().split() if int(p) != init_pid]
+            except OSError:
+                return False
+            if not pids:
+                return True
+            for pid in pids:
+                try:
+                    os.kill(pid, 9)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            if frozen:
+                _write(freezer, "THAWED")  # killed processes die once thawed
+                frozen = _write(freezer, "FROZEN")
+            time.sleep(0.002)
+        return True
+    finally:
+        if frozen:
+            _write(freezer, "THAWED")
+
+
+def _write(path: str, value: str) -> bool:
+    try:
+        with open(path, "w") as f:
+            f.write(value)
+        return True
+    except OSError:
+        return False
 
 
 def _wait_exit(api, exec_id: str, wait_s: float = 2.0) -> int | None:
