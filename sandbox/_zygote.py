@@ -76,6 +76,10 @@ def prepare_run(request):
     size = f"size={request['workdir_mb']}m,mode=0755".encode()
     _check(libc.mount(b"tmpfs", b"/work", b"tmpfs", MS_NOSUID | MS_NODEV, size), "mount /work")
     _check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64m"), "mount /tmp")
+    if os.path.isdir("/dev/shm"):  # shared by all runs of this worker otherwise
+        _check(
+            libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64m"), "mount /dev/shm"
+        )
     for name, data in request["files"].items():
         path = os.path.join("/work", name)
         os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -36,7 +36,7 @@ from .types import ExecResult
 
 LABEL = "rlvr.sandbox"
 USER = "65534:65534"
-_CLEANUP = "kill -9 -1 2>/dev/null; find /work /tmp -mindepth 1 -delete 2>/dev/null"
+_CLEANUP = "kill -9 -1 2>/dev/null; find /work /tmp /dev/shm -mindepth 1 -delete 2>/dev/null"
 
 
 def _wrapper(clean_before: bool, clean_after: bool) -> str:
@@ -59,12 +59,15 @@ _MAX_ENV_FILES = 96 * 1024  # larger file sets go through a tar exec (one argume
 # PID 1: signals from inside the container cannot kill it, and it reaps orphans so that
 # zombies of past runs do not use up the pids limit.
 _REAPER = """
-import os, time
+import os, signal
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
 while True:
     try:
-        os.wait()
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
     except ChildProcessError:
-        time.sleep(0.2)
+        pass
+    signal.sigtimedwait([signal.SIGCHLD], 1.0)
 """
 
 

@@ -43,6 +43,7 @@ from .types import ExecResult
 
 SANDBOX_UID = 1000
 ZYGOTE_SOURCE = Path(__file__).with_name("_zygote.py")
+_CPU_LIMIT_EXIT = 128 + signal.SIGXCPU  # RLIMIT_CPU reached: threads on several cores ran out the time
 _WRAPPER = r"""
 for f in $RLVR_CGROUP_PROCS; do echo $$ > "$f" || exit 121; done
 ulimit -t "$RLVR_CPU_S" -f "$RLVR_FSIZE_KB" -n "$RLVR_NOFILE" || exit 122
@@ -156,7 +157,7 @@ class LocalSandbox(Sandbox):
             "duration_s": reply["duration_s"],
             "truncated": reply["overflow"],
         }
-        if reply["timed_out"]:
+        if reply["timed_out"] or exit_code == _CPU_LIMIT_EXIT:
             return ExecResult(status="timeout", exit_code=exit_code, **common)
         if reply["overflow"]:
             return ExecResult(status="output_limit", exit_code=exit_code, **common)
@@ -259,7 +260,7 @@ class LocalSandbox(Sandbox):
         out = stdout[: self.max_output_bytes].decode(errors="replace")
         err = stderr[: self.max_output_bytes].decode(errors="replace")
         common = {"stdout": out, "stderr": err, "duration_s": duration, "truncated": overflow}
-        if timed_out:
+        if timed_out or exit_code == _CPU_LIMIT_EXIT:
             return ExecResult(status="timeout", exit_code=exit_code, **common)
         if overflow:
             return ExecResult(status="output_limit", exit_code=exit_code, **common)

@@ -20,8 +20,10 @@ from __future__ import annotations
 import ast
 import json
 import math
+import os
 import re
 import secrets
+import threading
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -193,9 +195,8 @@ class CodeVerifier(Verifier):
 
     # ------------------------------------------------------------- formats
     def _sandbox(self):
-        from rlvr.sandbox import get_sandbox
-
-        return get_sandbox(self.sandbox, timeout_s=self.test_timeout_s, memory_mb=self.memory_mb)
+        """One sandbox per backend and limits in this process: its warm workers are reused."""
+        return _cached_sandbox(self.sandbox, self.test_timeout_s, self.memory_mb)
 
     def _run_stdio(self, program: str, tests: dict) -> tuple[int, int, dict | None]:
         inputs, outputs = list(tests.get("inputs", [])), list(tests.get("outputs", []))
@@ -297,6 +298,20 @@ class CodeVerifier(Verifier):
             for args, value in zip(wanted, values):
                 known[repr(args)] = value if value is not None else (False, "no result")
         return 0, 1, {"status": "mismatch", "message": "test code kept asking for new calls"}
+
+
+_SANDBOXES: dict[tuple, Any] = {}
+_SANDBOXES_LOCK = threading.Lock()
+
+
+def _cached_sandbox(name: str, timeout_s: float, memory_mb: int):
+    from rlvr.sandbox import get_sandbox
+
+    key = (os.getpid(), name, timeout_s, memory_mb)
+    with _SANDBOXES_LOCK:
+        if key not in _SANDBOXES:
+            _SANDBOXES[key] = get_sandbox(name, timeout_s=timeout_s, memory_mb=memory_mb)
+        return _SANDBOXES[key]
 
 
 def _replay(test_code: str, entry: str, known: dict, wanted: list) -> str | None:

@@ -183,3 +183,26 @@ def test_filling_the_disk(sandbox):
 def test_segfault_through_ctypes(sandbox):
     r = run_bounded(sandbox, "import ctypes\nctypes.string_at(0)\n")
     assert r.status == "runtime_error" and r.exit_code not in (0, None)
+
+
+def test_runs_cannot_see_each_other(sandbox):
+    leave = (
+        "import os, subprocess\n"
+        "for d in ['/work', '/tmp', '/dev/shm']:\n"
+        "    try:\n        open(d + '/left-behind', 'w').write('x')\n    except OSError:\n        pass\n"
+        "subprocess.Popen(['sleep', '30'])\n"
+    )
+    assert sandbox.run(leave).status == "ok"
+    look = (
+        "import os\n"
+        "print([d for d in ['/work', '/tmp', '/dev/shm'] if os.path.exists(d + '/left-behind')])\n"
+        "live = [line.split() for line in os.popen('ps -e -o stat=,comm=').read().splitlines()]\n"
+        "print(sum(1 for stat, comm in live if comm == 'sleep' and not stat.startswith('Z')))\n"
+    )
+    r = run_bounded(sandbox, look)
+    assert r.stdout.splitlines() == ["[]", "0"], r.stdout
+
+
+def test_cpu_hog_threads_are_a_timeout(sandbox):
+    code = "import threading\ndef spin():\n    while True:\n        pass\nfor _ in range(4):\n    threading.Thread(target=spin).start()\n"
+    assert run_bounded(sandbox, code).status == "timeout"
