@@ -27,9 +27,11 @@ import selectors
 import signal
 import struct
 import sys
-import threading  # noqa: F401 - imported once here, not in every run
 import time
 import traceback
+
+# No `import threading` here: it installs at-fork handlers that double the cost of every
+# fork (measured 0.43 -> 0.89 ms); programs that use threads import it themselves.
 
 libc = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWIPC = 0x00020000, 0x10000000, 0x20000000, 0x08000000
