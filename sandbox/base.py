@@ -69,3 +69,10 @@ class Sandbox(BaseModel):
         memory_mb: int,
     ) -> ExecResult:
         raise NotImplementedError
+
+
+def compile_failure(compiled: ExecResult) -> ExecResult:
+    """The result of a failed compile step: the compiler's own failure is a compile_error;
+    a timeout or limit keeps its status."""
+    status = "compile_error" if compiled.status == "runtime_error" else compiled.status
+    return compiled.model_copy(update={"status": status})

@@ -30,7 +30,7 @@ from pydantic import Field, PrivateAttr
 
 from rlvr.errors import ConfigError
 
-from .base import Sandbox
+from .base import Sandbox, compile_failure
 from .languages import LANGUAGES
 from .types import ExecResult
 
@@ -197,8 +197,7 @@ class DockerSandbox(Sandbox):
                     env_files,
                 )
                 if compiled.status != "ok":
-                    status = "compile_error" if compiled.status == "runtime_error" else compiled.status
-                    return compiled.model_copy(update={"status": status})
+                    return compile_failure(compiled)
                 env_files = ""
             step = _wrapper(clean_before=bool(env_files), clean_after=True)
             result = self._exec(

@@ -36,7 +36,8 @@ from pydantic import Field, PrivateAttr
 
 from rlvr.errors import ConfigError
 
-from .base import Sandbox
+from . import _zygote as zygote_io
+from .base import Sandbox, compile_failure
 from .cgroups import RunCgroup
 from .languages import LANGUAGES, LanguageSpec
 from .types import ExecResult
@@ -112,8 +113,7 @@ class LocalSandbox(Sandbox):
                     spec.compile, workdir, "", spec.compile_timeout_s, max(memory_mb, 1024)
                 )
                 if compiled.status != "ok":
-                    status = "compile_error" if compiled.status == "runtime_error" else compiled.status
-                    return compiled.model_copy(update={"status": status})
+                    return compile_failure(compiled)
             return self._execute(spec.run, workdir, stdin, timeout_s, memory_mb)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -384,56 +384,13 @@ def _write_files(workdir: Path, files: dict[str, bytes]) -> None:
 def _communicate(
     proc: subprocess.Popen, stdin: bytes, timeout_s: float, cap: int
 ) -> tuple[bytes, bytes, bool, bool]:
-    """Feed stdin, read both streams up to `cap` bytes each, stop at the deadline."""
-    deadline = time.monotonic() + timeout_s
-    buffers = {proc.stdout: bytearray(), proc.stderr: bytearray()}
-    sel = selectors.DefaultSelector()
-    for stream in buffers:
-        os.set_blocking(stream.fileno(), False)
-        sel.register(stream, selectors.EVENT_READ)
-    pending_in = memoryview(stdin)
-    if stdin:
-        os.set_blocking(proc.stdin.fileno(), False)
-        sel.register(proc.stdin, selectors.EVENT_WRITE)
-    else:
-        proc.stdin.close()
-    timed_out = overflow = False
-    while sel.get_map():
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            timed_out = True
-            break
-        for key, _ in sel.select(timeout=remaining):
-            stream = key.fileobj
-            if stream is proc.stdin:
-                try:
-                    written = os.write(stream.fileno(), pending_in[:65536])
-                except (BrokenPipeError, OSError):
-                    written = len(pending_in)
-                pending_in = pending_in[written:]
-                if not pending_in:
-                    sel.unregister(stream)
-                    stream.close()
-                continue
-            try:
-                chunk = os.read(stream.fileno(), 65536)
-            except BlockingIOError:
-                continue
-            if not chunk:
-                sel.unregister(stream)
-                continue
-            buffers[stream] += chunk
-            if len(buffers[stream]) > cap:
-                overflow = True
-        if overflow:
-            break
-    sel.close()
-    for stream in (proc.stdin, proc.stdout, proc.stderr):
-        try:
-            stream.close()
-        except OSError:
-            pass
-    return bytes(buffers[proc.stdout]), bytes(buffers[proc.stderr]), timed_out, overflow
+    """Feed stdin, read both streams up to `cap` bytes each, stop at the deadline: the
+    zygote's reader, on duplicates of the pipes (it closes what it is given)."""
+    streams = (proc.stdin, proc.stdout, proc.stderr)
+    fds = [os.dup(stream.fileno()) for stream in streams]
+    for stream in streams:
+        stream.close()
+    return zygote_io.communicate(*fds, stdin, time.monotonic() + timeout_s, cap)
 
 
 def _kill(proc: subprocess.Popen, cgroup: RunCgroup | None) -> None:
