@@ -352,10 +352,3 @@ def _close_shared() -> None:
     for pool in list(_shared.values()):
         if pool._pid == os.getpid():
             pool.close()
-
-
-def run_with_deadlines(
-    fn: Callable, arg_tuples: Sequence[tuple], timeout_s: float, workers: int | None = None
-) -> list[tuple[str, Any]]:
-    """Run every item in the shared pool; outcomes in input order (see `DeadlinePool`)."""
-    return shared_pool(workers).map(fn, arg_tuples, timeout_s)
