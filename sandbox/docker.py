@@ -108,6 +108,10 @@ class DockerSandbox(Sandbox):
             raise ConfigError(
                 "image", f"{self.image!r} not found; build it with scripts/docker_image.sh"
             ) from None
+        try:  # containers of rlvr processes that crashed earlier
+            self.remove_leftovers()
+        except Exception:
+            pass
         atexit.register(self.close)
 
     # ------------------------------------------------------------------ pool

@@ -82,6 +82,10 @@ class LocalSandbox(Sandbox):
         description="Zygote workers; one more than cores keeps the CPUs busy while runs wait on pipes.",
     )
     workdir_mb: int = Field(128, gt=0, description="Size of each run's private /work (zygote mode).")
+    use_clone: bool = Field(
+        True,
+        description="Zygote: one raw clone() into new namespaces per run (x86_64); else fork + unshare + fork.",
+    )
 
     _zygotes: queue.LifoQueue = PrivateAttr(default_factory=queue.LifoQueue)
     _zygote_count: int = PrivateAttr(0)
@@ -307,7 +311,7 @@ class _Zygote:
             "RLVR_CPU_S": "unlimited", "RLVR_FSIZE_KB": str(sandbox.max_file_mb * 1024),
             "RLVR_NOFILE": str(sandbox.max_open_files), "RLVR_DATA_KB": "",
         }  # fmt: skip
-        argv = ["/usr/bin/python3", "-I", "/rlvr_zygote.py"]
+        argv = ["/usr/bin/python3", "-I", "/rlvr_zygote.py", *([] if sandbox.use_clone else ["--no-clone"])]
         command = ["/usr/bin/bash", "-c", _WRAPPER, "rlvr-sandbox", *sandbox._bwrap_args(None, None), *argv]
         self.proc = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,

@@ -59,3 +59,22 @@ def test_bad_arguments_name_the_field(sandbox):
 def test_unknown_backend():
     with pytest.raises(ValueError, match="unknown name 'nope'"):
         get_sandbox("nope")
+
+
+def test_zygote_fork_fallback_isolates_too():
+    """The fork + unshare + fork path (used where raw clone() is unavailable)."""
+    import shutil
+
+    from rlvr.sandbox import get_sandbox
+
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    sb = get_sandbox("local", use_clone=False, pool_size=1)
+    try:
+        assert sb.run("import os\nprint(os.getpid(), os.getuid())").stdout == "1 1000\n"
+        r = sb.run("import subprocess\nsubprocess.Popen(['sleep', '30'])\nprint('done')")
+        assert r.status == "ok" and r.duration_s < 1.0
+        assert sb.run("while True:\n    pass", timeout_s=1).status == "timeout"
+        assert sb.run("x = bytearray(900 * 1024 * 1024)", memory_mb=256).status == "memory_limit"
+    finally:
+        sb.close()
