@@ -84,6 +84,7 @@ class DockerSandbox(Sandbox):
     max_pids: int = Field(64, gt=0)
     max_output_bytes: int = Field(1 << 20, gt=0)
     workdir_mb: int = Field(64, gt=0, description="Size of the /work tmpfs.")
+    prestart: bool = Field(True, description="Start pool_size containers (default memory) at creation.")
 
     _client: Any = PrivateAttr(None)
     _pools: dict[int, queue.Queue] = PrivateAttr(default_factory=dict)
@@ -113,6 +114,10 @@ class DockerSandbox(Sandbox):
         except Exception:
             pass
         atexit.register(self.close)
+        if self.prestart:  # a warm pool is warm before the first run, not during it
+            warm = [self._container(self.memory_mb) for _ in range(self.pool_size)]
+            for container in warm:
+                self._release(container, self.memory_mb, healthy=True)
 
     # ------------------------------------------------------------------ pool
     def _container(self, memory_mb: int):
