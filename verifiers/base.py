@@ -44,16 +44,17 @@ class Verifier(BaseModel):
 
     # ------------------------------------------------------------------ public
     def verify(self, completion: str, answer: Any = None) -> VerifyResult:
-        """Verify one completion from any thread, under the hard time limit."""
-        return self.verify_batch([completion], [answer], workers=None, _single=True)[0]
+        """Verify one completion from any thread, under the hard time limit.
+
+        The bounded fast path runs inline (no process hop); the rest goes to the pool."""
+        text = _as_text(completion)
+        if not self.needs_isolation:
+            return self._timed_local(text, answer)
+        quick = self._quick(text, answer)
+        return quick if quick is not None else self._pooled([(text, answer)], None)[0]
 
     def verify_batch(
-        self,
-        completions: Sequence[str],
-        answers: Sequence[Any] | None = None,
-        workers: int | None = None,
-        *,
-        _single: bool = False,
+        self, completions: Sequence[str], answers: Sequence[Any] | None = None, workers: int | None = None
     ) -> list[VerifyResult]:
         """Verify many completions in a process pool; order preserved.
 
@@ -65,22 +66,19 @@ class Verifier(BaseModel):
             raise ConfigError("answers", f"has {len(answers)} items but completions has {len(completions)}")
         if workers is not None and workers < 1:
             raise ConfigError("workers", f"must be at least 1, got {workers}")
-        if not completions:
-            return []
         items = [(_as_text(c), a) for c, a in zip(completions, answers)]
         if not self.needs_isolation:
             return [self._timed_local(c, a) for c, a in items]
-        if _single:
-            quick = self._quick(*items[0])
-            if quick is not None:
-                return [quick]
-        outcomes = shared_pool(workers).map(self._pooled_check, items, self.timeout_s)
-        return [self._collect(o) for o in outcomes]
+        return self._pooled(items, workers) if items else []
 
     def __call__(self, completion: str, answer: Any = None) -> VerifyResult:
         return self.verify(completion, answer)
 
     # ---------------------------------------------------------------- internal
+    def _pooled(self, items: list[tuple[str, Any]], workers: int | None) -> list[VerifyResult]:
+        outcomes = shared_pool(workers).map(self._pooled_check, items, self.timeout_s)
+        return [self._collect(o) for o in outcomes]
+
     def _quick(self, completion: str, answer: Any) -> VerifyResult | None:
         start = time.perf_counter()
         try:
