@@ -41,12 +41,10 @@ def score(
     ] = None,
 ) -> None:
     """Score completions; write the rows back with reward, correct, extracted and reason columns."""
-    from rlvr.io import read_table
     from rlvr.scoring import score_file
 
     out = output or input.with_name(f"{input.stem}.scored{input.suffix}")
     try:
-        n_rows = len(read_table(input))
         with Progress(
             TextColumn("scoring"),
             BarColumn(),
@@ -54,10 +52,11 @@ def score(
             TimeRemainingColumn(),
             console=err_console,
         ) as progress:
-            task = progress.add_task("score", total=n_rows)
+            task = progress.add_task("score", total=None)
             summary = score_file(
                 input, out, verifier, completion_col, answer_col, workers,
                 on_progress=lambda k: progress.advance(task, k),
+                on_start=lambda rows: progress.update(task, total=rows),
             )  # fmt: skip
     except (RlvrError, ValueError) as exc:
         _fail(str(exc))

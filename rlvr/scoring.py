@@ -42,11 +42,14 @@ def score_file(
     workers: int | None = None,
     chunk_rows: int = 512,
     on_progress: Callable[[int], Any] | None = None,
+    on_start: Callable[[int], Any] | None = None,
 ) -> ScoreSummary:
     """Score every row of `input_path` and write it, plus reward columns, to `output_path` chunk by chunk."""
     from rlvr.verifiers import get_verifier
 
     df = read_table(input_path)
+    if on_start is not None:
+        on_start(len(df))
     require_columns(df, {"--completion-col": completion_col}, input_path)
     has_answers = answer_col in df.columns
     if not has_answers and any(v.split("=")[0] == "math" for v in verifiers):
