@@ -48,7 +48,7 @@ def sandbox_processes(sandbox=None) -> list[str]:
     return found
 
 
-BACKENDS = ["local", "local-per-run", "docker"]
+BACKENDS = ["local", "local-per-run", pytest.param("docker", marks=pytest.mark.slow)]
 _docker_sandbox = None
 
 

@@ -5,7 +5,10 @@ import socket
 import threading
 import time
 
+import pytest
 from conftest import sandbox_processes
+
+pytestmark = pytest.mark.slow  # each hostile program runs to its limit
 
 LIMIT = 2.0
 

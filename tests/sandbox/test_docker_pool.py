@@ -2,11 +2,13 @@
 
 import os
 
+import pytest
 from conftest import docker_sandbox
 
 from rlvr.sandbox.docker import LABEL, DockerSandbox
 
 
+@pytest.mark.slow
 def test_leftovers_of_dead_processes_are_removed():
     sandbox = docker_sandbox()  # skips where no daemon or image is available
     client = sandbox._client
