@@ -46,9 +46,7 @@ class Sandbox(BaseModel):
             timeout_s=self.timeout_s if timeout_s is None else timeout_s,
             memory_mb=self.memory_mb if memory_mb is None else memory_mb,
         )  # fmt: skip
-        return self._run_one(
-            request.code, request.language, request.stdin, request.files, request.timeout_s, request.memory_mb
-        )
+        return self._run_one(request)
 
     def run_many(
         self, requests: Sequence[ExecRequest | dict], concurrency: int | None = None
@@ -59,15 +57,8 @@ class Sandbox(BaseModel):
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rlvr-sandbox") as pool:
             return list(pool.map(lambda r: self.run(**r.model_dump()), reqs))
 
-    def _run_one(
-        self,
-        code: str,
-        language: str,
-        stdin: str,
-        files: dict[str, bytes] | None,
-        timeout_s: float,
-        memory_mb: int,
-    ) -> ExecResult:
+    def _run_one(self, request: ExecRequest) -> ExecResult:
+        """Run one validated request; each backend implements this."""
         raise NotImplementedError
 
 

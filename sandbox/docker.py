@@ -32,7 +32,7 @@ from rlvr.errors import ConfigError
 
 from .base import Sandbox, compile_failure
 from .languages import LANGUAGES
-from .types import ExecResult
+from .types import ExecRequest, ExecResult
 
 LABEL = "rlvr.sandbox"
 USER = "65534:65534"
@@ -172,15 +172,9 @@ class DockerSandbox(Sandbox):
         return removed
 
     # ------------------------------------------------------------------- run
-    def _run_one(
-        self,
-        code: str,
-        language: str,
-        stdin: str,
-        files: dict[str, bytes] | None,
-        timeout_s: float,
-        memory_mb: int,
-    ) -> ExecResult:
+    def _run_one(self, request: ExecRequest) -> ExecResult:
+        code, language, stdin, files = request.code, request.language, request.stdin, request.files
+        timeout_s, memory_mb = request.timeout_s, request.memory_mb
         spec = LANGUAGES[language]
         container = self._container(memory_mb)
         healthy, needs_cleanup = True, True

@@ -40,7 +40,7 @@ from . import _zygote as zygote_io
 from .base import Sandbox, compile_failure
 from .cgroups import RunCgroup
 from .languages import LANGUAGES, LanguageSpec
-from .types import ExecResult
+from .types import ExecRequest, ExecResult
 
 SANDBOX_UID = 1000
 ZYGOTE_SOURCE = Path(__file__).with_name("_zygote.py")
@@ -96,15 +96,9 @@ class LocalSandbox(Sandbox):
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="rlvr-sandbox-spawner")
     )
 
-    def _run_one(
-        self,
-        code: str,
-        language: str,
-        stdin: str,
-        files: dict[str, bytes] | None,
-        timeout_s: float,
-        memory_mb: int,
-    ) -> ExecResult:
+    def _run_one(self, request: ExecRequest) -> ExecResult:
+        code, language, stdin, files = request.code, request.language, request.stdin, request.files
+        timeout_s, memory_mb = request.timeout_s, request.memory_mb
         spec = LANGUAGES[language]
         if self.mode == "zygote" and spec.compile is None:
             return self._run_in_zygote(spec, code, stdin, files, timeout_s, memory_mb)
