@@ -1,0 +1,185 @@
+"""Benchmark problems: a registry of specs and the loaders that turn their data into `Problem`s.
+
+Each benchmark loads from a local JSONL/Parquet/CSV file (`--data-dir`, as CI does with
+shared/data/benchmarks) or from the HF hub by dataset id and pinned revision.  A
+content hash of the loaded problems goes into every run's config, so two runs on
+"the same" benchmark can be told apart when the data changed.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rlvr.errors import ConfigError, InputFileError
+from rlvr.io import read_table
+from rlvr.registry import Registry
+
+
+class Problem(BaseModel):
+    """One benchmark item: what to ask, the reference answer, and how to check it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    question: str
+    answer: Any
+    verifier: str = "math"
+    metadata: dict[str, Any] = Field(default_factory=dict)  # level, subject, options, ...
+
+
+class BenchmarkSpec(BaseModel):
+    """Where a benchmark's data lives and which columns mean what."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    local_files: tuple[str, ...] = Field(description="File names tried in --data-dir, first found wins.")
+    hub_id: str | None = None
+    hub_revision: str | None = Field(None, description="Pinned commit of the hub dataset.")
+    hub_split: str = "test"
+    question_col: str = "problem"
+    answer_col: str = "answer"
+    id_col: str | None = None
+    metadata_cols: tuple[str, ...] = ()
+    verifier: str = "math"
+    kind: str = Field("math", pattern="^(math|multiple_choice)$")
+
+
+BENCHMARKS: Registry[BenchmarkSpec] = Registry("benchmark", entry_point_group="rlvr.benchmarks")
+
+
+def _spec(**fields: Any) -> BenchmarkSpec:
+    spec = BenchmarkSpec(**fields)
+    BENCHMARKS.register(spec.name, lambda spec=spec: spec)
+    return spec
+
+
+_spec(name="math500", local_files=("math_500.jsonl", "math500.jsonl"), hub_id="HuggingFaceH4/MATH-500",
+      id_col="unique_id", metadata_cols=("level", "subject"))  # fmt: skip
+_spec(name="aime24", local_files=("aime24.jsonl", "aime_2024.jsonl"), hub_id="HuggingFaceH4/aime_2024",
+      hub_split="train", id_col="id")  # fmt: skip
+_spec(name="aime25", local_files=("aime25.jsonl",), hub_id="math-ai/aime25", id_col="id")
+_spec(name="amc23", local_files=("amc23.jsonl",), hub_id="math-ai/amc23", id_col="id")
+_spec(name="gpqa_diamond", local_files=("gpqa_diamond.jsonl",), hub_id="Idavidrein/gpqa", hub_split="train",
+      question_col="question", answer_col="answer", id_col="id", verifier="math", kind="multiple_choice")  # fmt: skip
+
+
+def load_problems(
+    name: str, data_dir: str | Path | None = None, limit: int | None = None, seed: int = 0
+) -> tuple[list[Problem], str]:
+    """The problems of a registered benchmark and a content hash of them."""
+    from .procedural import GENERATED, load_generated
+
+    if name in GENERATED:
+        return load_generated(name, limit, seed)
+    spec = BENCHMARKS.get(name)
+    rows = _read_rows(spec, data_dir)
+    problems = [_to_problem(spec, row, i, seed) for i, row in enumerate(rows)]
+    if limit is not None:
+        if limit < 1:
+            raise ConfigError("limit", f"must be at least 1, got {limit}")
+        problems = problems[:limit]
+    return problems, content_hash(problems)
+
+
+def content_hash(problems: list[Problem]) -> str:
+    data = json.dumps([p.model_dump(mode="json") for p in problems], sort_keys=True).encode()
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _read_rows(spec: BenchmarkSpec, data_dir: str | Path | None) -> list[dict]:
+    if data_dir is not None:
+        directory = Path(data_dir)
+        if not directory.is_dir():
+            raise InputFileError(f"{directory}: --data-dir is not a directory")
+        for file_name in spec.local_files:
+            path = directory / file_name
+            if path.exists():
+                df = read_table(path)
+                _require(spec, list(df.columns), str(path))
+                return df.to_dict(orient="records")
+        raise InputFileError(
+            f"{directory}: no file for benchmark {spec.name!r} (looked for {', '.join(spec.local_files)})"
+        )
+    if spec.hub_id is None:
+        raise ConfigError("data_dir", f"benchmark {spec.name!r} has no hub dataset: pass a data directory")
+    try:
+        import datasets
+    except ImportError:
+        raise ConfigError(
+            "data_dir", "loading from the HF hub needs `pip install datasets`; or pass --data-dir"
+        ) from None
+    try:
+        ds = datasets.load_dataset(spec.hub_id, revision=spec.hub_revision, split=spec.hub_split)
+    except Exception as exc:
+        raise InputFileError(
+            f"{spec.hub_id}: cannot load from the hub ({type(exc).__name__}); pass --data-dir"
+        ) from None
+    _require(spec, list(ds.column_names), spec.hub_id)
+    return list(ds)
+
+
+_MC_LAYOUTS = (
+    ("question", "options", "correct_answer"),
+    ("Question", "Correct Answer", "Incorrect Answer 1"),
+)
+
+
+def _require(spec: BenchmarkSpec, columns: list[str], source: str) -> None:
+    """A one-line error naming the first missing column."""
+    if spec.kind == "multiple_choice":
+        if any(all(c in columns for c in layout) for layout in _MC_LAYOUTS):
+            return
+        needed: tuple[str, ...] = _MC_LAYOUTS[0]
+    else:
+        needed = (spec.question_col, spec.answer_col)
+    for column in needed:
+        if column not in columns:
+            raise InputFileError(
+                f"{source}: no column {column!r} for benchmark {spec.name!r}; columns: {', '.join(columns)}"
+            )
+
+
+def _to_problem(spec: BenchmarkSpec, row: dict, index: int, seed: int) -> Problem:
+    pid = str(row.get(spec.id_col, index)) if spec.id_col else str(index)
+    metadata = {c: row[c] for c in spec.metadata_cols if c in row}
+    if spec.kind == "multiple_choice":
+        return _multiple_choice(spec, row, pid, seed)
+    return Problem(id=pid, question=str(row[spec.question_col]), answer=str(row[spec.answer_col]),
+                   verifier=spec.verifier, metadata=metadata)  # fmt: skip
+
+
+LETTERS = "ABCDEFGHIJ"
+
+
+def _multiple_choice(spec: BenchmarkSpec, row: dict, pid: str, seed: int) -> Problem:
+    """Options shuffled with a fixed seed per problem; the answer is the letter of the correct one."""
+    if "Correct Answer" in row:  # the hub's Idavidrein/gpqa layout
+        question = str(row["Question"])
+        correct = str(row["Correct Answer"]).strip()
+        options = [correct] + [str(row[f"Incorrect Answer {i}"]).strip() for i in (1, 2, 3)]
+    else:
+        # this layout's `question` already lists the options in their original order
+        question = str(row.get("ori_question") or row["question"])
+        raw = row["options"]
+        options = [str(o).strip() for o in (ast.literal_eval(raw) if isinstance(raw, str) else raw)]
+        correct = str(row["correct_answer"]).strip()
+    if correct not in options:
+        raise InputFileError(f"{spec.name} problem {pid}: the correct answer is not among the options")
+    rng = random.Random(f"{seed}:{spec.name}:{pid}")
+    rng.shuffle(options)
+    letter = LETTERS[options.index(correct)]
+    listed = "\n".join(f"({LETTERS[i]}) {o}" for i, o in enumerate(options))
+    return Problem(id=pid, question=f"{question}\n\n{listed}", answer=letter, verifier=spec.verifier,
+                   metadata={"options": options, "correct": correct})  # fmt: skip
+
+
+def list_benchmarks() -> list[str]:
+    return BENCHMARKS.names()

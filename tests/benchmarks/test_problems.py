@@ -1,0 +1,84 @@
+import json
+
+import pytest
+
+from rlvr.benchmarks import generate_arith, list_benchmarks, load_problems, render
+from rlvr.errors import ConfigError, InputFileError, UnknownNameError
+from rlvr.verifiers import get_verifier
+
+SIZES = {"math500": 500, "aime24": 30, "aime25": 30, "amc23": 40, "gpqa_diamond": 198}
+
+
+@pytest.mark.parametrize("name", sorted(SIZES))
+def test_local_benchmarks_load_completely(shared_data, name):
+    problems, digest = load_problems(name, data_dir=shared_data / "benchmarks")
+    assert len(problems) == SIZES[name]
+    assert len({p.id for p in problems}) == len(problems)
+    assert all(p.question and p.answer not in (None, "") for p in problems)
+    assert load_problems(name, data_dir=shared_data / "benchmarks")[1] == digest  # stable hash
+
+
+def test_math500_keeps_level_and_subject(shared_data):
+    problems, _ = load_problems("math500", data_dir=shared_data / "benchmarks", limit=5)
+    assert len(problems) == 5 and {"level", "subject"} <= set(problems[0].metadata)
+
+
+def test_gpqa_options_are_shuffled_with_a_fixed_seed_and_scored_by_letter(shared_data):
+    problems, digest = load_problems("gpqa_diamond", data_dir=shared_data / "benchmarks")
+    letters = {p.answer for p in problems}
+    assert letters == {"A", "B", "C", "D"}  # the original data has the answer mostly in one place
+    p = problems[0]
+    assert p.metadata["options"][ord(p.answer) - ord("A")] == p.metadata["correct"]
+    assert p.question.count("(A)") == 1 and "A. " not in p.question  # options listed once, shuffled
+    assert load_problems("gpqa_diamond", data_dir=shared_data / "benchmarks", seed=1)[1] != digest
+    math = get_verifier("math")
+    assert math.verify(f"The answer is \\boxed{{{p.answer}}}", p.answer).correct is True
+    wrong = "A" if p.answer != "A" else "B"
+    assert math.verify(f"\\boxed{{({wrong})}}", p.answer).correct is False
+
+
+def test_reference_solutions_score_full_marks(shared_data):
+    """The loaded answers agree with the math verifier on the datasets' own solutions."""
+    rows = [json.loads(x) for x in (shared_data / "benchmarks" / "math_500.jsonl").open()]
+    problems, _ = load_problems("math500", data_dir=shared_data / "benchmarks")
+    results = get_verifier("math").verify_batch([r["solution"] for r in rows], [p.answer for p in problems])
+    assert all(r.correct for r in results)
+
+
+def test_arith_is_seeded_and_exact():
+    a, b = generate_arith(50, seed=3), generate_arith(50, seed=3)
+    assert a == b and generate_arith(50, seed=4) != a
+    math = get_verifier("math")
+    results = math.verify_batch([f"\\boxed{{{p.answer}}}" for p in a], [p.answer for p in a])
+    assert all(r.correct for r in results)
+    problems, _ = load_problems("arith", limit=20)
+    assert len(problems) == 20 and "arith" in list_benchmarks()
+
+
+def test_templates():
+    chat = render("What is 2+2?")
+    assert chat == [
+        {
+            "role": "user",
+            "content": "What is 2+2?\nPlease reason step by step, and put your final answer within \\boxed{}.",
+        }
+    ]
+    assert render("Q", template="plain").startswith("Question: Q\n")
+    with pytest.raises(UnknownNameError):
+        render("Q", template="fancy")
+
+
+def test_errors_name_the_problem(tmp_path, shared_data):
+    with pytest.raises(UnknownNameError, match="unknown name 'nope'"):
+        load_problems("nope", data_dir=shared_data / "benchmarks")
+    with pytest.raises(InputFileError, match="not a directory"):
+        load_problems("aime24", data_dir=tmp_path / "missing")
+    with pytest.raises(InputFileError, match="no file for benchmark 'aime24'"):
+        load_problems("aime24", data_dir=tmp_path)
+    (tmp_path / "aime24.jsonl").write_text(json.dumps({"question": "x", "solution": "y"}) + "\n")
+    with pytest.raises(InputFileError, match="no column 'problem'"):
+        load_problems("aime24", data_dir=tmp_path)
+    with pytest.raises(ConfigError, match="limit"):
+        load_problems("arith", limit=0) if False else load_problems(
+            "aime24", data_dir=shared_data / "benchmarks", limit=0
+        )
