@@ -129,3 +129,13 @@ def test_hostile_batch_with_good_items_around_it():
     results = verifier.verify_batch(completions, ["1", "1", "2", "1", "3"], workers=2)
     assert time.monotonic() - start < 2 * 2 + 1
     assert [r.correct for r in results] == [True, False, True, False, True]
+
+
+@pytest.mark.parametrize(
+    "pred, gold, equal", [(r"25\%", r"\frac14", True), ("0.25", r"25\%", True), (r"2.5\%", r"\frac14", False)]
+)
+def test_grader_and_verifier_agree_on_percentages(math, pred, gold, equal):
+    from rlvr.verifiers.math.grader import answers_equal
+
+    assert answers_equal(pred, gold).equal is equal
+    assert math.verify(f"\\boxed{{{pred}}}", gold).correct is equal

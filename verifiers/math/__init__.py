@@ -10,9 +10,7 @@ from rlvr.types import VerifyResult
 
 from ..base import Verifier
 from .extract import extract_answer, last_boxed, strip_math_delimiters
-from .grader import Verdict, answers_equal
-from .normalize import normalize
-from .numbers import is_percent, numbers_match, parse_number
+from .grader import Verdict, answers_equal, fast_verdict
 
 
 class MathVerifier(Verifier):
@@ -40,14 +38,8 @@ class MathVerifier(Verifier):
         gold = gold_text(answer)
         if gold is None:
             return VerifyResult(score=0.0, correct=None, extracted=extracted, reason="no_reference")
-        p, g = normalize(extracted), normalize(gold)
-        if p == g:
-            return _result(Verdict(True), extracted)
-        pn, gn = parse_number(p), parse_number(g)
-        if pn is not None and gn is not None:
-            ok = numbers_match(pn, gn, is_percent(extracted), is_percent(gold), self.rel_tol)
-            return _result(Verdict(ok, None if ok else "mismatch"), extracted)
-        return None
+        verdict = fast_verdict(extracted, gold, self.rel_tol)
+        return _result(verdict, extracted) if verdict is not None else None
 
     def check(self, completion: str, answer: Any) -> VerifyResult:
         quick = self.quick_check(completion, answer)

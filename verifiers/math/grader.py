@@ -20,7 +20,7 @@ import sympy
 
 from .expr import TooLarge, parse_expr
 from .normalize import loose, normalize
-from .numbers import numbers_equal, parse_number
+from .numbers import is_percent, numbers_equal, numbers_match, parse_number
 from .structure import (
     Choice,
     Equation,
@@ -47,11 +47,26 @@ class Verdict:
 
 
 @lru_cache(maxsize=65536)
-def answers_equal(pred: str, gold: str, rel_tol: float = 1e-6) -> Verdict:
-    """Compare two raw answer strings (already extracted)."""
+def fast_verdict(pred: str, gold: str, rel_tol: float = 1e-6) -> Verdict | None:
+    """Decide without sympy when the normalized texts agree or both sides are plain numbers
+    (a percentage also answers its fraction when only one side has the sign); else None."""
     p, g = normalize(pred), normalize(gold)
     if p == g:
         return Verdict(True)
+    pn, gn = parse_number(p), parse_number(g)
+    if pn is None or gn is None:
+        return None
+    ok = numbers_match(pn, gn, is_percent(pred), is_percent(gold), rel_tol)
+    return Verdict(ok, None if ok else "mismatch")
+
+
+@lru_cache(maxsize=65536)
+def answers_equal(pred: str, gold: str, rel_tol: float = 1e-6) -> Verdict:
+    """Compare two raw answer strings (already extracted)."""
+    fast = fast_verdict(pred, gold, rel_tol)
+    if fast is not None:
+        return fast
+    p, g = normalize(pred), normalize(gold)
     gold_node = parse_structure(g)
     if isinstance(gold_node, Choice):
         letter = choice_of(p)
