@@ -208,21 +208,18 @@ class CodeVerifier(Verifier):
             )
         sandbox = self._sandbox()
         requests = [{"code": program, "language": self.language, "stdin": _as_text(i)} for i in inputs]
-        if self.fail_fast:
-            results = []
-            for req in requests:
-                results.append(sandbox.run(**req))
-                if results[-1].status != "ok" or not outputs_match(
-                    results[-1].stdout, _as_text(outputs[len(results) - 1]), self.tolerance
-                ):
-                    break
-        else:
-            results = sandbox.run_many(requests, concurrency=self.concurrency)
+        # fail_fast: one run at a time, lazily, so nothing runs after the first failure
+        results = (
+            (sandbox.run(**r) for r in requests)
+            if self.fail_fast
+            else sandbox.run_many(requests, concurrency=self.concurrency)
+        )
         passed, failure = 0, None
         for k, (result, expected) in enumerate(zip(results, outputs)):
             if result.status == "ok" and outputs_match(result.stdout, _as_text(expected), self.tolerance):
                 passed += 1
-            elif failure is None:
+                continue
+            if failure is None:
                 status = "mismatch" if result.status == "ok" else result.status
                 failure = {
                     "test": k,
@@ -230,6 +227,8 @@ class CodeVerifier(Verifier):
                     "stdout": result.stdout[:300],
                     "stderr": result.stderr[-300:],
                 }
+            if self.fail_fast:
+                break
         return passed, len(outputs), failure
 
     def _run_calls(self, program: str, tests: dict) -> tuple[int, int, dict | None]:

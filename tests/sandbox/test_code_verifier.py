@@ -152,3 +152,17 @@ def test_extraction():
     assert extract_program("print(1)") == "print(1)"
     assert extract_program("this is not code at all") is None
     assert get_verifier("code").verify("no program here", STDIO_TESTS).reason == "no_answer"
+
+
+def test_fail_fast_stops_at_the_first_failure():
+    import time
+
+    tests = {"inputs": ["0\n", "1\n", "2\n", "3\n"], "outputs": ["0\n", "1\n", "2\n", "3\n"]}
+    program = fenced("import time\nx = int(input())\nif x > 0:\n    time.sleep(2)\nprint(x + 1)")
+    v = get_verifier("code", fail_fast=True, test_timeout_s=5)
+    start = time.monotonic()
+    r = v.verify(program, tests)
+    assert time.monotonic() - start < 2.0  # the sleeping tests after the failure never ran
+    assert r.score == 0.0 and r.details["passed"] == 0 and r.details["first_failure"]["test"] == 0
+    everything = get_verifier("code", partial_credit=True, test_timeout_s=5).verify(program, tests)
+    assert everything.details["total"] == 4 and everything.details["passed"] == 0
