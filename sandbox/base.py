@@ -67,3 +67,50 @@ def compile_failure(compiled: ExecResult) -> ExecResult:
     a timeout or limit keeps its status."""
     status = "compile_error" if compiled.status == "runtime_error" else compiled.status
     return compiled.model_copy(update={"status": status})
+
+
+CPU_LIMIT_EXIT = 128 + 24  # killed by SIGXCPU: RLIMIT_CPU reached, threads on several cores used up the time
+
+
+def classify(
+    *,
+    exit_code: int | None,
+    stdout: bytes,
+    stderr: bytes,
+    duration_s: float,
+    timed_out: bool,
+    overflow: bool,
+    oom: bool,
+    cap: int,
+    setup_error: str | None = None,
+) -> ExecResult:
+    """The one verdict ladder of every backend, decided from what the trusted side observed:
+    timeout, output_limit, memory_limit, sandbox_error (the program never ran), then ok or
+    runtime_error.  Output is decoded and cut at `cap` bytes per stream."""
+    out = stdout[:cap].decode(errors="replace")
+    err = stderr[:cap].decode(errors="replace")
+    common = {
+        "exit_code": exit_code,
+        "stdout": out,
+        "stderr": err,
+        "duration_s": duration_s,
+        "truncated": overflow,
+    }
+    if timed_out or exit_code == CPU_LIMIT_EXIT:
+        status = "timeout"
+    elif overflow:
+        status = "output_limit"
+    elif oom or (exit_code not in (None, 0) and _memory_error(err)):
+        status = "memory_limit"
+    elif setup_error is not None or exit_code is None:
+        status = "sandbox_error"
+        common["stderr"] = setup_error or err
+    else:
+        status = "ok" if exit_code == 0 else "runtime_error"
+    return ExecResult(status=status, **common)
+
+
+def _memory_error(stderr: str) -> bool:
+    """A Python MemoryError or a C++ std::bad_alloc, as the program's last words."""
+    tail = stderr.strip().splitlines()[-1:] or [""]
+    return tail[0].startswith("MemoryError") or "std::bad_alloc" in stderr[-2000:]

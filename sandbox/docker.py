@@ -30,7 +30,7 @@ from pydantic import Field, PrivateAttr
 
 from rlvr.errors import ConfigError
 
-from .base import Sandbox, compile_failure
+from .base import Sandbox, classify, compile_failure
 from .languages import LANGUAGES
 from .types import ExecRequest, ExecResult
 
@@ -251,22 +251,10 @@ class DockerSandbox(Sandbox):
         sock.close()
         # after a timeout or overflow the status is decided: do not wait on a busy daemon
         exit_code = None if timed_out or overflow else _wait_exit(api, exec_id)
-        common = {
-            "stdout": stdout[: self.max_output_bytes].decode(errors="replace"),
-            "stderr": stderr[: self.max_output_bytes].decode(errors="replace"),
-            "duration_s": duration, "truncated": overflow, "exit_code": exit_code,
-        }  # fmt: skip
-        if timed_out:
-            return ExecResult(status="timeout", **common)
-        if overflow:
-            return ExecResult(status="output_limit", **common)
-        if _oom_kills(container.id) > oom_before or (
-            exit_code not in (None, 0) and "MemoryError" in common["stderr"][-500:]
-        ):
-            return ExecResult(status="memory_limit", **common)
-        if exit_code is None:
-            return ExecResult(status="sandbox_error", **common)
-        return ExecResult(status="ok" if exit_code == 0 else "runtime_error", **common)
+        return classify(
+            exit_code=exit_code, stdout=stdout, stderr=stderr, duration_s=duration, timed_out=timed_out,
+            overflow=overflow, oom=_oom_kills(container.id) > oom_before, cap=self.max_output_bytes,
+        )  # fmt: skip
 
 
 def _tar(files: dict[str, bytes]) -> bytes:

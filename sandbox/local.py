@@ -37,14 +37,13 @@ from pydantic import Field, PrivateAttr
 from rlvr.errors import ConfigError
 
 from . import _zygote as zygote_io
-from .base import Sandbox, compile_failure
+from .base import Sandbox, classify, compile_failure
 from .cgroups import RunCgroup
 from .languages import LANGUAGES, LanguageSpec
 from .types import ExecRequest, ExecResult
 
 SANDBOX_UID = 1000
 ZYGOTE_SOURCE = Path(__file__).with_name("_zygote.py")
-_CPU_LIMIT_EXIT = 128 + signal.SIGXCPU  # RLIMIT_CPU reached: threads on several cores ran out the time
 _WRAPPER = r"""
 for f in $RLVR_CGROUP_PROCS; do echo $$ > "$f" || exit 121; done
 ulimit -t "$RLVR_CPU_S" -f "$RLVR_FSIZE_KB" -n "$RLVR_NOFILE" || exit 122
@@ -146,24 +145,13 @@ class LocalSandbox(Sandbox):
         if reply is None or "error" in reply:
             detail = "zygote did not answer" if reply is None else reply["error"]
             return ExecResult(status="sandbox_error", stderr=detail)
-        out = base64.b64decode(reply["stdout"])[: self.max_output_bytes].decode(errors="replace")
-        err = base64.b64decode(reply["stderr"])[: self.max_output_bytes].decode(errors="replace")
-        exit_code = reply["exit_code"]
-        common = {
-            "stdout": out,
-            "stderr": err,
-            "duration_s": reply["duration_s"],
-            "truncated": reply["overflow"],
-        }
-        if reply["timed_out"] or exit_code == _CPU_LIMIT_EXIT:
-            return ExecResult(status="timeout", exit_code=exit_code, **common)
-        if reply["overflow"]:
-            return ExecResult(status="output_limit", exit_code=exit_code, **common)
-        if reply.get("oom") or (exit_code != 0 and _memory_error(err)):
-            return ExecResult(status="memory_limit", exit_code=exit_code, **common)
-        if reply["setup_failed"]:
-            return ExecResult(status="sandbox_error", exit_code=exit_code, **common)
-        return ExecResult(status="ok" if exit_code == 0 else "runtime_error", exit_code=exit_code, **common)
+        return classify(
+            exit_code=reply["exit_code"], stdout=base64.b64decode(reply["stdout"]),
+            stderr=base64.b64decode(reply["stderr"]), duration_s=reply["duration_s"],
+            timed_out=reply["timed_out"], overflow=reply["overflow"], oom=reply.get("oom", False),
+            cap=self.max_output_bytes,
+            setup_error=base64.b64decode(reply["stderr"]).decode(errors="replace") if reply["setup_failed"] else None,
+        )  # fmt: skip
 
     def _acquire_zygote(self) -> _Zygote:
         with self._zygote_lock:
@@ -255,21 +243,13 @@ class LocalSandbox(Sandbox):
             if cgroup:
                 cgroup.remove()
         exit_code = _child_exit_code(status_lines)
-        out = stdout[: self.max_output_bytes].decode(errors="replace")
-        err = stderr[: self.max_output_bytes].decode(errors="replace")
-        common = {"stdout": out, "stderr": err, "duration_s": duration, "truncated": overflow}
-        if timed_out or exit_code == _CPU_LIMIT_EXIT:
-            return ExecResult(status="timeout", exit_code=exit_code, **common)
-        if overflow:
-            return ExecResult(status="output_limit", exit_code=exit_code, **common)
-        if oom or (exit_code not in (None, 0) and _memory_error(err)):
-            return ExecResult(status="memory_limit", exit_code=exit_code, **common)
-        if exit_code is None:
-            detail = err.strip() or f"bwrap exited with {proc.returncode}"
-            return ExecResult(
-                status="sandbox_error", exit_code=proc.returncode, **{**common, "stderr": detail}
-            )
-        return ExecResult(status="ok" if exit_code == 0 else "runtime_error", exit_code=exit_code, **common)
+        setup_error = None
+        if exit_code is None:  # bwrap itself failed: the program never ran
+            setup_error = stderr.decode(errors="replace").strip() or f"bwrap exited with {proc.returncode}"
+        return classify(
+            exit_code=exit_code, stdout=stdout, stderr=stderr, duration_s=duration, timed_out=timed_out,
+            overflow=overflow, oom=oom, cap=self.max_output_bytes, setup_error=setup_error,
+        )  # fmt: skip
 
     def _bwrap_args(self, workdir: Path | None, status_fd: int | None) -> list[str]:
         work = ["--bind", str(workdir), "/work"] if workdir is not None else ["--dir", "/work"]
@@ -410,8 +390,3 @@ def _child_exit_code(status_lines: str) -> int | None:
         if "exit-code" in record:
             return int(record["exit-code"])
     return None
-
-
-def _memory_error(stderr: str) -> bool:
-    tail = stderr.strip().splitlines()[-1:] or [""]
-    return tail[0].startswith("MemoryError") or "std::bad_alloc" in stderr[-2000:]
