@@ -195,14 +195,9 @@ class LocalSandbox(Sandbox):
     ) -> ExecResult:
         cgroup = RunCgroup(memory_mb, self.max_pids) if RunCgroup.available() else None
         status_r, status_w = os.pipe()
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "RLVR_CGROUP_PROCS": " ".join(cgroup.procs_files) if cgroup else "",
-            "RLVR_CPU_S": str(math.ceil(timeout_s) + 1),
-            "RLVR_FSIZE_KB": str(self.max_file_mb * 1024),
-            "RLVR_NOFILE": str(self.max_open_files),
-            "RLVR_DATA_KB": "" if cgroup else str(memory_mb * 1024),
-        }
+        env = self._wrapper_env(
+            cgroup, str(math.ceil(timeout_s) + 1), "" if cgroup else str(memory_mb * 1024)
+        )
         command = [
             "/usr/bin/bash",
             "-c",
@@ -251,6 +246,17 @@ class LocalSandbox(Sandbox):
             overflow=overflow, oom=oom, cap=self.max_output_bytes, setup_error=setup_error,
         )  # fmt: skip
 
+    def _wrapper_env(self, cgroup: RunCgroup | None, cpu_s: str, data_kb: str) -> dict[str, str]:
+        """The only environment bash and bwrap get (nothing of the host's): _WRAPPER's inputs."""
+        return {
+            "PATH": "/usr/bin:/bin",
+            "RLVR_CGROUP_PROCS": " ".join(cgroup.procs_files) if cgroup else "",
+            "RLVR_CPU_S": cpu_s,
+            "RLVR_FSIZE_KB": str(self.max_file_mb * 1024),
+            "RLVR_NOFILE": str(self.max_open_files),
+            "RLVR_DATA_KB": data_kb,
+        }
+
     def _bwrap_args(self, workdir: Path | None, status_fd: int | None) -> list[str]:
         work = ["--bind", str(workdir), "/work"] if workdir is not None else ["--dir", "/work"]
         status = ["--json-status-fd", str(status_fd)] if status_fd is not None else []
@@ -278,13 +284,8 @@ class _Zygote:
 
     def __init__(self, sandbox: LocalSandbox) -> None:
         self.cgroup = RunCgroup(sandbox.memory_mb, sandbox.max_pids + 4) if RunCgroup.available() else None
-        self.memory_mb = sandbox.memory_mb
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "RLVR_CGROUP_PROCS": " ".join(self.cgroup.procs_files) if self.cgroup else "",
-            "RLVR_CPU_S": "unlimited", "RLVR_FSIZE_KB": str(sandbox.max_file_mb * 1024),
-            "RLVR_NOFILE": str(sandbox.max_open_files), "RLVR_DATA_KB": "",
-        }  # fmt: skip
+        # the worker itself runs without a CPU or data limit; each run sets its own
+        env = sandbox._wrapper_env(self.cgroup, cpu_s="unlimited", data_kb="")
         argv = ["/usr/bin/python3", "-I", "/rlvr_zygote.py", *([] if sandbox.use_clone else ["--no-clone"])]
         command = ["/usr/bin/bash", "-c", _WRAPPER, "rlvr-sandbox", *sandbox._bwrap_args(None, None), *argv]
         self.proc = subprocess.Popen(
