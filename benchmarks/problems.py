@@ -49,7 +49,11 @@ class BenchmarkSpec(BaseModel):
     id_col: str | None = None
     metadata_cols: tuple[str, ...] = ()
     verifier: str = "math"
-    kind: str = Field("math", pattern="^(math|multiple_choice)$")
+    kind: str = Field("math", pattern="^(math|multiple_choice|code_humaneval|code_stdin)$")
+    path: str | None = Field(None, description="A local data file (custom benchmarks); beats hub_id.")
+    prompt: str | None = Field(
+        None, description="A template such as '{question}\\nAnswer in \\boxed{{}}.' over the row's columns."
+    )
 
 
 BENCHMARKS: Registry[BenchmarkSpec] = Registry("benchmark", entry_point_group="rlvr.benchmarks")
@@ -67,6 +71,12 @@ _spec(name="aime24", local_files=("aime24.jsonl", "aime_2024.jsonl"), hub_id="Hu
       hub_split="train", id_col="id")  # fmt: skip
 _spec(name="aime25", local_files=("aime25.jsonl",), hub_id="math-ai/aime25", id_col="id")
 _spec(name="amc23", local_files=("amc23.jsonl",), hub_id="math-ai/amc23", id_col="id")
+_spec(name="humaneval", local_files=("humaneval.jsonl", "HumanEval.jsonl"), hub_id="openai/openai_humaneval",
+      question_col="prompt", answer_col="test", id_col="task_id", verifier="code", kind="code_humaneval")  # fmt: skip
+_spec(name="livecodebench", local_files=("livecodebench.jsonl", "lcb.jsonl"),
+      hub_id="livecodebench/code_generation_lite", question_col="question_content",
+      answer_col="public_test_cases", id_col="question_id", metadata_cols=("difficulty", "platform"),
+      verifier="code", kind="code_stdin")  # fmt: skip
 _spec(name="gpqa_diamond", local_files=("gpqa_diamond.jsonl",), hub_id="Idavidrein/gpqa", hub_split="train",
       question_col="question", answer_col="answer", id_col="id", verifier="math", kind="multiple_choice")  # fmt: skip
 
@@ -79,7 +89,7 @@ def load_problems(
 
     if name in GENERATED:
         return load_generated(name, limit, seed)
-    spec = BENCHMARKS.get(name)
+    spec = load_spec_file(name) if _is_spec_file(name) else BENCHMARKS.get(name)
     rows = _read_rows(spec, data_dir)
     problems = [_to_problem(spec, row, i, seed) for i, row in enumerate(rows)]
     if limit is not None:
@@ -95,6 +105,13 @@ def content_hash(problems: list[Problem]) -> str:
 
 
 def _read_rows(spec: BenchmarkSpec, data_dir: str | Path | None) -> list[dict]:
+    if spec.path is not None and not _looks_like_hub_id(spec.path):
+        path = Path(spec.path)
+        if not path.exists():
+            raise InputFileError(f"{path}: benchmark {spec.name!r} data file does not exist")
+        df = read_table(path)
+        _require(spec, list(df.columns), str(path))
+        return df.to_dict(orient="records")
     if data_dir is not None:
         directory = Path(data_dir)
         if not directory.is_dir():
@@ -152,8 +169,43 @@ def _to_problem(spec: BenchmarkSpec, row: dict, index: int, seed: int) -> Proble
     metadata = {c: row[c] for c in spec.metadata_cols if c in row}
     if spec.kind == "multiple_choice":
         return _multiple_choice(spec, row, pid, seed)
-    return Problem(id=pid, question=str(row[spec.question_col]), answer=str(row[spec.answer_col]),
+    if spec.kind == "code_humaneval":
+        tests = {"test": str(row[spec.answer_col]), "entry_point": str(row.get("entry_point", ""))}
+        return Problem(id=pid, question=str(row[spec.question_col]), answer=tests, verifier=spec.verifier,
+                       metadata={**metadata, "kind": spec.kind})  # fmt: skip
+    if spec.kind == "code_stdin":
+        return Problem(id=pid, question=_question(spec, row), answer=_stdin_tests(spec, row, pid),
+                       verifier=spec.verifier, metadata={**metadata, "kind": spec.kind})  # fmt: skip
+    return Problem(id=pid, question=_question(spec, row), answer=str(row[spec.answer_col]),
                    verifier=spec.verifier, metadata=metadata)  # fmt: skip
+
+
+def _question(spec: BenchmarkSpec, row: dict) -> str:
+    if spec.prompt is None:
+        return str(row[spec.question_col])
+    try:
+        return spec.prompt.format(question=row[spec.question_col], **row)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"{spec.name}.prompt", f"cannot fill the template from the row: {exc}") from None
+
+
+def _stdin_tests(spec: BenchmarkSpec, row: dict, pid: str) -> dict:
+    """LiveCodeBench layout: test cases as JSON lists of {input, output, testtype}; only plain JSON
+    is read (the hub's compressed private tests are pickles, which are never loaded)."""
+    cases: list = []
+    for column in (spec.answer_col, "private_test_cases"):
+        raw = row.get(column)
+        if raw in (None, ""):
+            continue
+        try:
+            value = json.loads(raw) if isinstance(raw, str) else raw
+        except json.JSONDecodeError:
+            continue  # compressed private tests
+        cases.extend(value if isinstance(value, list) else [])
+    stdin_cases = [c for c in cases if isinstance(c, dict) and c.get("testtype", "stdin") == "stdin"]
+    if not stdin_cases:
+        raise InputFileError(f"{spec.name} problem {pid}: no stdin test cases in {spec.answer_col!r}")
+    return {"inputs": [c["input"] for c in stdin_cases], "outputs": [c["output"] for c in stdin_cases]}
 
 
 LETTERS = "ABCDEFGHIJ"
@@ -179,6 +231,45 @@ def _multiple_choice(spec: BenchmarkSpec, row: dict, pid: str, seed: int) -> Pro
     listed = "\n".join(f"({LETTERS[i]}) {o}" for i, o in enumerate(options))
     return Problem(id=pid, question=f"{question}\n\n{listed}", answer=letter, verifier=spec.verifier,
                    metadata={"options": options, "correct": correct})  # fmt: skip
+
+
+def _looks_like_hub_id(path: str) -> bool:
+    return not Path(path).exists() and path.count("/") == 1 and not path.startswith((".", "/"))
+
+
+def _is_spec_file(name: str) -> bool:
+    return name.endswith((".yaml", ".yml", ".json"))
+
+
+def load_spec_file(path: str | Path) -> BenchmarkSpec:
+    """A custom benchmark declared in YAML or JSON: the fields of `BenchmarkSpec`, where `path`
+    is a data file (relative to the spec) or a hub dataset id."""
+    import yaml
+    from pydantic import ValidationError
+
+    spec_path = Path(path)
+    if not spec_path.exists():
+        raise InputFileError(f"{spec_path}: benchmark spec file does not exist")
+    try:
+        fields = yaml.safe_load(spec_path.read_text())
+    except yaml.YAMLError as exc:
+        raise InputFileError(f"{spec_path}: not valid YAML/JSON ({str(exc).splitlines()[0]})") from None
+    if not isinstance(fields, dict):
+        raise InputFileError(f"{spec_path}: must hold a mapping of benchmark fields")
+    fields.setdefault("name", spec_path.stem)
+    fields.setdefault("local_files", ())
+    data = fields.get("path")
+    if data and not _looks_like_hub_id(data) and not Path(data).is_absolute():
+        fields["path"] = str(spec_path.parent / data)
+    if data and _looks_like_hub_id(data):
+        fields.setdefault("hub_id", data)
+        fields["path"] = None
+    try:
+        return BenchmarkSpec(**fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(map(str, first["loc"])) or "spec"
+        raise ConfigError(f"{spec_path}: {field}", first["msg"]) from None
 
 
 def list_benchmarks() -> list[str]:

@@ -10,9 +10,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from rlvr.cli_bench import bench_app
 from rlvr.errors import RlvrError
 
 app = typer.Typer(help="rlvr: verifiable rewards for reasoning models.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
 console = Console()
 err_console = Console(stderr=True)
 

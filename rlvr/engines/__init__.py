@@ -1,0 +1,49 @@
+"""Generation engines behind one interface: `vllm`, `openai`, `hf` (and plugins).
+
+`get_engine(name, model, **options)` builds one; engine modules import their heavy
+dependencies only when built.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rlvr.registry import Registry
+
+from .base import Completion, Engine, Request, SamplingConfig, stable_seed
+
+ENGINES: Registry[Engine] = Registry("engine", entry_point_group="rlvr.engines")
+
+
+@ENGINES.register("vllm")
+def _vllm(**options: Any) -> Engine:
+    from .vllm_engine import VLLMEngine
+
+    return VLLMEngine(**options)
+
+
+@ENGINES.register("hf")
+def _hf(**options: Any) -> Engine:
+    from .hf_engine import HFEngine
+
+    return HFEngine(**options)
+
+
+@ENGINES.register("openai")
+def _openai(**options: Any) -> Engine:
+    from .openai_engine import OpenAIEngine
+
+    return OpenAIEngine(**options)
+
+
+def get_engine(name: str, model: str, **options: Any) -> Engine:
+    """Build the engine registered as `name` for `model` with engine-specific `options`."""
+    return ENGINES.get(name, model=model, **options)
+
+
+def list_engines() -> list[str]:
+    return ENGINES.names()
+
+
+__all__ = ["ENGINES", "Completion", "Engine", "Request", "SamplingConfig", "get_engine", "list_engines",
+           "stable_seed"]  # fmt: skip

