@@ -94,16 +94,20 @@ def run_command(
             template=template, think=think, limit=limit, data_dir=data_dir, seed=seed,
             score_workers=score_workers,
         )  # fmt: skip
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err_console) as progress:  # fmt: skip
-            task = progress.add_task("generating", total=None)
+        progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=err_console)  # fmt: skip
+        task = progress.add_task("generating", total=None)
 
-            def started(total: int, done: int) -> None:
-                progress.update(task, total=total, completed=done)
-                if done:
-                    progress.console.print(f"resuming {out}: {done} of {total} problems already saved")
+        def started(total: int, done: int) -> None:  # the data loaded: show the bar from here on
+            progress.start()
+            progress.update(task, total=total, completed=done)
+            if done:
+                progress.console.print(f"resuming {out}: {done} of {total} problems already saved")
 
+        try:
             results = run_benchmarks(config, out, on_start=started, on_problem=lambda: progress.advance(task))
+        finally:
+            progress.stop()
     except (RlvrError, ValueError) as exc:
         _fail(str(exc))
         return

@@ -17,3 +17,12 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> str:
+    """A random 2-layer Llama with a character tokenizer (loads in seconds; outputs are noise)."""
+    pytest.importorskip("transformers")
+    from rlvr.models import tiny_llama
+
+    return str(tiny_llama(tmp_path_factory.mktemp("tiny-llama")))

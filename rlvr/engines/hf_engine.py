@@ -86,6 +86,8 @@ class HFEngine(Engine):
                 text, finish = text[: text.index(stop)], "stop"
         while ids and ids[-1] == self.pad_id and self.pad_id not in self.eos_ids:
             ids = ids[:-1]
+        if finish == "length" and len(ids) < sampling.max_tokens:  # a stop string (maybe spanning the prompt)
+            finish = "stop"
         return Completion(text=text, tokens=len(ids), finish_reason=finish, token_ids=ids)
 
     def info(self) -> dict[str, Any]:

