@@ -22,7 +22,9 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> str:
     """A random 2-layer Llama with a character tokenizer (loads in seconds; outputs are noise)."""
-    pytest.importorskip("transformers")
+    from engine_helpers import require
+
+    require("transformers")
     from rlvr.models import tiny_llama
 
     return str(tiny_llama(tmp_path_factory.mktemp("tiny-llama")))

@@ -1,4 +1,5 @@
-"""Generation engines behind one interface: `vllm`, `openai`, `hf` (and plugins).
+"""Generation engines behind one interface: `vllm`, `openai`, `hf`, `ray` (replicas of any
+of them), and plugins.
 
 `get_engine(name, model, **options)` builds one; engine modules import their heavy
 dependencies only when built.
@@ -34,6 +35,13 @@ def _openai(**options: Any) -> Engine:
     from .openai_engine import OpenAIEngine
 
     return OpenAIEngine(**options)
+
+
+@ENGINES.register("ray")
+def _ray(**options: Any) -> Engine:
+    from .ray_engine import RayEngine
+
+    return RayEngine(**options)
 
 
 def get_engine(name: str, model: str, **options: Any) -> Engine:
