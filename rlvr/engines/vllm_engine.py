@@ -106,7 +106,8 @@ class VLLMEngine(Engine):
                     yield index[key], [self._completion(c) for c in output.outputs]
         finally:
             if pending:  # the caller stopped early: do not leave work in the engine
-                engine.abort_request([rid for rid in ids if rid.split("-")[0] in pending])
+                # external ids abort a parent (n > 1) with all its children
+                engine.abort_request(sorted(pending))
         if pending:
             raise RuntimeError(f"vllm finished without {len(pending)} requests")
 
