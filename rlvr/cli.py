@@ -11,10 +11,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from rlvr.cli_bench import bench_app
+from rlvr.cli_train import train
 from rlvr.errors import RlvrError
 
 app = typer.Typer(help="rlvr: verifiable rewards for reasoning models.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+app.command("train")(train)
 console = Console()
 err_console = Console(stderr=True)
 

@@ -1,0 +1,123 @@
+"""`GRPOConfig`: every knob of a run, documented and validated, loadable from YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rlvr.errors import ConfigError
+
+
+class GRPOConfig(BaseModel):
+    """Defaults follow current practice: no KL, clip-higher (DAPO 0.2 / 0.28), token-mean loss."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    # ---------------------------------------------------------------- model and data
+    model: str = Field(description="Local path or hub id of the policy (a causal LM).")
+    data: str = Field(
+        "builtin:arith",
+        description="A JSONL file, a hub dataset id, or `builtin:arith` (the project's offline arithmetic suite).",
+    )
+    split: str = Field("train", description="Split of a hub dataset.")
+    prompt_field: str = Field("prompt", description="Column holding the question.")
+    answer_field: str = Field("answer", description="Column holding the reference answer.")
+    template: Literal["r1_zero", "chat", "plain"] = Field(
+        "r1_zero",
+        description="`r1_zero`: DeepSeek-R1-Zero's <think>/<answer> conversation as plain text; `chat`: the "
+        "model's chat template with the R1 instruction; `plain`: the question as written.",
+    )
+    num_prompts: int = Field(256, ge=1, description="How many problems of the data to train on.")
+    reward: str = Field(
+        "format=0.5,math=1.0",
+        description="Reward spec: registry verifiers with weights, `;gate=NAME`, `;overlong=MAX:BUFFER`.",
+    )
+
+    # ---------------------------------------------------------------- rollouts
+    rollout: Literal["hf", "vllm"] = Field(
+        "hf",
+        description="`vllm`: engine in this process, weights synced after each step; "
+        "`hf`: transformers generate with the policy itself.",
+    )
+    num_generations: int = Field(8, ge=2, description="G: completions per prompt (a group).")
+    prompts_per_step: int = Field(4, ge=1, description="Groups per optimizer step.")
+    max_new_tokens: int = Field(256, ge=1)
+    temperature: float = Field(1.0, gt=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+    vllm_options: dict = Field(default_factory=dict, description="Extra `vllm.LLM` arguments.")
+
+    # ---------------------------------------------------------------- objective
+    advantage_scale: Literal["group", "batch", "none"] = Field(
+        "group", description="Divide by the group std (GRPO), the batch std, or not at all (Dr. GRPO)."
+    )
+    loss_aggregation: Literal["grpo", "dr_grpo", "dapo"] = Field(
+        "dapo",
+        description="Per-sequence mean (grpo), constant normalizer (dr_grpo), batch token mean (dapo).",
+    )
+    ratio_level: Literal["token", "sequence"] = Field(
+        "token", description="Token ratios, or GSPO's sequence ratio."
+    )
+    epsilon_low: float = Field(0.2, ge=0, description="Lower clip: ratio >= 1 - epsilon_low.")
+    epsilon_high: float = Field(
+        0.28, ge=0, description="Upper clip (clip-higher): ratio <= 1 + epsilon_high."
+    )
+    beta: float = Field(
+        0.0, ge=0, description="KL coefficient to a frozen reference (k3); 0 loads no reference."
+    )
+    num_iterations: int = Field(1, ge=1, description="μ: passes over each batch (old log-probs are stored).")
+    mask_truncated: bool = Field(False, description="Give no loss to completions cut at max_new_tokens.")
+    dynamic_sampling: bool = Field(
+        False, description="DAPO: drop groups with equal rewards, refill the batch."
+    )
+    max_refills: int = Field(
+        3, ge=0, description="Extra rollout rounds allowed per step for dynamic sampling."
+    )
+    log_entropy: bool = Field(True, description="Log the policy's mean token entropy (costs one softmax).")
+
+    # ---------------------------------------------------------------- optimisation
+    steps: int = Field(40, ge=1)
+    learning_rate: float = Field(1e-6, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    max_grad_norm: float = Field(1.0, gt=0)
+    micro_batch_size: int = Field(
+        8, ge=1, description="Sequences per forward/backward (gradient accumulation)."
+    )
+    gradient_checkpointing: bool = Field(
+        True, description="Recompute activations in backward (saves memory)."
+    )
+    dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="`auto`: bf16 on GPU, fp32 on CPU."
+    )
+    lora_r: int = Field(0, ge=0, description="LoRA rank through peft; 0 trains all weights.")
+    lora_alpha: int = Field(32, ge=1)
+    lora_target_modules: list[str] | str = Field("all-linear")
+    seed: int = 0
+
+    # ---------------------------------------------------------------- output
+    output_dir: str = Field("runs/grpo", description="metrics.jsonl, config.json, checkpoints.")
+    save_every: int = Field(0, ge=0, description="Checkpoint every N steps (0: only at the end).")
+    resume: bool = Field(True, description="Continue from the last checkpoint in output_dir if there is one.")
+    report_to: list[Literal["tensorboard", "wandb"]] = Field(default_factory=list)
+
+    @property
+    def batch_size(self) -> int:
+        return self.prompts_per_step * self.num_generations
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides: object) -> GRPOConfig:
+        """Read YAML or JSON; a bad field gives one line naming the field."""
+        path = Path(path)
+        if not path.exists():
+            raise ConfigError("config", f"{path} does not exist")
+        raw = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(raw, dict):
+            raise ConfigError("config", f"{path} must hold a mapping of fields")
+        try:
+            return cls(**{**raw, **overrides})
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or "config"
+            raise ConfigError(field, first["msg"]) from None

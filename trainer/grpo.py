@@ -1,0 +1,256 @@
+"""The GRPO loop, top to bottom: rollout → reward → advantage → loss → step → weight sync.
+
+trainer = GRPOTrainer(GRPOConfig(model="...", steps=40))
+trainer.train()
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from . import algorithms as alg
+from .config import GRPOConfig
+from .data import TrainProblem, load_problems, prefills_think, render_prompt
+from .metrics import MetricsLog
+from .policy import Batch, completion_log_probs, load_policy, make_batch
+from .rollout import HFRollout, Rollout, Sample, VLLMRollout
+
+
+@dataclass
+class Rollouts:
+    """One step's groups: G samples per problem, their rewards and per-verifier scores."""
+
+    problems: list[TrainProblem]
+    prompts: list[list[int]]
+    samples: list[list[Sample]]
+    rewards: torch.Tensor  # (groups, G)
+    components: dict[str, torch.Tensor] = field(default_factory=dict)  # name -> (groups, G)
+
+    def select(self, keep: torch.Tensor) -> Rollouts:
+        index = [i for i, k in enumerate(keep.tolist()) if k]
+        return Rollouts([self.problems[i] for i in index], [self.prompts[i] for i in index],
+                        [self.samples[i] for i in index], self.rewards[index],
+                        {k: v[index] for k, v in self.components.items()})  # fmt: skip
+
+    @staticmethod
+    def concat(parts: list[Rollouts]) -> Rollouts:
+        return Rollouts(
+            [p for r in parts for p in r.problems], [p for r in parts for p in r.prompts],
+            [s for r in parts for s in r.samples], torch.cat([r.rewards for r in parts]),
+            {k: torch.cat([r.components[k] for r in parts]) for k in parts[0].components},
+        )  # fmt: skip
+
+
+class GRPOTrainer:
+    def __init__(self, config: GRPOConfig, reward: Callable | None = None) -> None:
+        from rlvr.verifiers import parse_spec
+
+        self.config = config
+        torch.manual_seed(config.seed)
+        self.model, self.tokenizer = load_policy(
+            config.model, config.dtype, config.gradient_checkpointing, config.lora_r, config.lora_alpha,
+            config.lora_target_modules,
+        )  # fmt: skip
+        self.model.train()
+        self.device = next(self.model.parameters()).device
+        self.reference = self._reference() if config.beta > 0 else None
+        self.optimizer = torch.optim.AdamW([p for p in self.model.parameters() if p.requires_grad],
+                                           lr=config.learning_rate, weight_decay=config.weight_decay)  # fmt: skip
+        format_options = {"prefilled_think": prefills_think(config.template)}
+        self.reward = reward or parse_spec(config.reward, **format_options)
+        self.problems = load_problems(config.data, config.num_prompts, config.prompt_field, config.answer_field,
+                                      config.split, config.seed)  # fmt: skip
+        self.order = self._problem_order()
+        self.rollout = self._rollout()
+        self.step = 0
+        self.log = MetricsLog(config)
+
+    # ------------------------------------------------------------------ setup
+    def _reference(self) -> Any:
+        if self.config.lora_r > 0:
+            return None  # peft: the reference is the base model with adapters disabled
+        reference = copy.deepcopy(self.model).eval()
+        for p in reference.parameters():
+            p.requires_grad_(False)
+        return reference
+
+    def _rollout(self) -> Rollout:
+        c = self.config
+        if c.rollout == "hf":
+            return HFRollout(self.model, self.tokenizer)
+        rollout = VLLMRollout(c.model, c.dtype, c.seed, self._max_len(), **c.vllm_options)
+        rollout.sync(self.model)  # a resumed or LoRA policy differs from the checkpoint on disk
+        return rollout
+
+    def _max_len(self) -> int:
+        longest = max(len(self._encode(p)) for p in self.problems)
+        return longest + self.config.max_new_tokens + 8
+
+    def _problem_order(self) -> Iterator[TrainProblem]:
+        rng = random.Random(self.config.seed)
+        while True:  # epochs of a fresh shuffle
+            order = list(self.problems)
+            rng.shuffle(order)
+            yield from order
+
+    def _encode(self, problem: TrainProblem) -> list[int]:
+        from rlvr.engines.base import prompt_token_ids
+
+        return prompt_token_ids(self.tokenizer, render_prompt(problem.question, self.config.template))
+
+    # ------------------------------------------------------------------ 1. rollout and 2. reward
+    def collect(self, count: int, seed: int) -> Rollouts:
+        problems = [next(self.order) for _ in range(count)]
+        prompts = [self._encode(p) for p in problems]
+        c = self.config
+        samples = self.rollout.generate(
+            prompts, c.num_generations, c.max_new_tokens, c.temperature, c.top_p, seed
+        )
+        texts = [s.text for group in samples for s in group]
+        answers = [p.answer for p in problems for _ in range(c.num_generations)]
+        lengths = [len(s.completion_ids) for group in samples for s in group]
+        results = self.reward.verify_batch(texts, answers, lengths=lengths)
+        shape = (count, c.num_generations)
+        rewards = torch.tensor([r.score for r in results]).view(shape)
+        names = results[0].details.get("scores", {}).keys() if results else []
+        components = {n: torch.tensor([r.details["scores"][n] for r in results]).view(shape) for n in names}
+        return Rollouts(problems, prompts, samples, rewards, components)
+
+    def rollouts_for_step(self) -> tuple[Rollouts, dict[str, float]]:
+        """One batch of groups; with dynamic sampling, uninformative groups are dropped and refilled."""
+        c = self.config
+        seed = c.seed * 1_000_003 + self.step
+        batch = self.collect(c.prompts_per_step, seed)
+        stats = {"zero_std_fraction": float((~alg.informative_groups(batch.rewards)).float().mean())}
+        if not c.dynamic_sampling:
+            return batch, stats
+        kept, refills = [batch.select(alg.informative_groups(batch.rewards))], 0
+        while sum(len(k.problems) for k in kept) < c.prompts_per_step and refills < c.max_refills:
+            refills += 1
+            more = self.collect(c.prompts_per_step, seed + 7919 * refills)
+            kept.append(more.select(alg.informative_groups(more.rewards)))
+        merged = Rollouts.concat(kept)
+        stats["refills"] = refills
+        if len(merged.problems) == 0:
+            return batch, stats  # nothing informative: train on the batch as TRL would (zero advantages)
+        return merged.select(torch.arange(len(merged.problems)) < c.prompts_per_step), stats
+
+    # ------------------------------------------------------------------ 3. advantages and 4. loss
+    def build_batch(self, rollouts: Rollouts) -> tuple[Batch, torch.Tensor]:
+        c = self.config
+        advantages = alg.group_advantages(rollouts.rewards, c.advantage_scale).flatten()
+        prompts = [p for p in rollouts.prompts for _ in range(c.num_generations)]
+        samples = [s for group in rollouts.samples for s in group]
+        batch = make_batch(
+            prompts, [s.completion_ids for s in samples], self.tokenizer.pad_token_id, self.device
+        )
+        if c.mask_truncated:
+            truncated = torch.tensor([s.truncated for s in samples], device=self.device)
+            batch.completion_mask[truncated] = 0.0
+        return batch, advantages.to(self.device)
+
+    @torch.no_grad()
+    def log_probs_without_grad(self, model: Any, batch: Batch) -> torch.Tensor:
+        parts = []
+        for start in range(0, len(batch), self.config.micro_batch_size):
+            parts.append(completion_log_probs(model, batch.rows(start, start + self.config.micro_batch_size),
+                                              self.config.temperature)[0])  # fmt: skip
+        return torch.cat(parts)
+
+    def reference_log_probs(self, batch: Batch) -> torch.Tensor | None:
+        if self.config.beta == 0:
+            return None
+        if self.reference is not None:
+            return self.log_probs_without_grad(self.reference, batch)
+        with self.model.disable_adapter():
+            return self.log_probs_without_grad(self.model, batch)
+
+    def optimize(self, batch: Batch, advantages: torch.Tensor, old: torch.Tensor | None,
+                 ref: torch.Tensor | None) -> dict[str, float]:  # fmt: skip
+        """One optimizer step over the whole batch in micro-batches; the loss of each micro-batch
+        carries the whole batch's normalizers, so accumulation gives exactly the batch loss."""
+        c = self.config
+        totals = {"num_sequences": len(batch), "num_tokens": int(batch.completion_mask.sum()),
+                  "max_tokens": c.max_new_tokens}  # fmt: skip
+        sums: dict[str, float] = {"loss": 0.0, "kl": 0.0, "entropy": 0.0, "clip_low": 0.0, "clip_high": 0.0}
+        tokens = max(totals["num_tokens"], 1)
+        for start in range(0, len(batch), c.micro_batch_size):
+            rows = slice(start, start + c.micro_batch_size)
+            micro = batch.rows(rows.start, rows.stop)
+            log_probs, entropy = completion_log_probs(self.model, micro, c.temperature, c.log_entropy)
+            old_lp = log_probs.detach() if old is None else old[rows]
+            ratio = alg.importance_ratio(log_probs, old_lp, micro.completion_mask, c.ratio_level)
+            per_token, low, high = alg.clipped_objective(
+                ratio, advantages[rows], c.epsilon_low, c.epsilon_high
+            )
+            mask = micro.completion_mask
+            if ref is not None:
+                kl = alg.k3_kl(log_probs, ref[rows])
+                per_token = per_token + c.beta * kl
+                sums["kl"] += float((kl * mask).sum().detach()) / tokens
+            loss = alg.aggregate(per_token, mask, c.loss_aggregation, **totals)
+            loss.backward()
+            sums["loss"] += float(loss.detach())
+            sums["clip_low"] += float((low * mask).sum().detach()) / tokens
+            sums["clip_high"] += float((high * mask).sum().detach()) / tokens
+            if entropy is not None:
+                sums["entropy"] += float((entropy * mask).sum().detach()) / tokens
+        sums["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.max_grad_norm))
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return sums
+
+    # ------------------------------------------------------------------ the loop
+    def train_step(self) -> dict[str, float]:
+        c = self.config
+        started = time.perf_counter()
+        rollouts, stats = self.rollouts_for_step()
+        generated = time.perf_counter()
+        batch, advantages = self.build_batch(rollouts)
+        old = self.log_probs_without_grad(self.model, batch) if c.num_iterations > 1 else None
+        ref = self.reference_log_probs(batch)
+        for _ in range(c.num_iterations):
+            losses = self.optimize(batch, advantages, old, ref)
+        self.rollout.sync(self.model)
+        self.step += 1
+        elapsed = time.perf_counter() - started
+        lengths = batch.completion_mask.sum(dim=1) if not c.mask_truncated else torch.tensor(
+            [len(s.completion_ids) for g in rollouts.samples for s in g], dtype=torch.float)  # fmt: skip
+        samples = [s for g in rollouts.samples for s in g]
+        metrics = {
+            "step": self.step, "reward": float(rollouts.rewards.mean()), "reward_std": float(rollouts.rewards.std()),
+            **{f"reward/{k}": float(v.mean()) for k, v in rollouts.components.items()},
+            **stats, **losses,
+            "completion_length": float(lengths.float().mean()),
+            "truncated_fraction": sum(s.truncated for s in samples) / len(samples),
+            "step_time_s": elapsed, "rollout_time_s": generated - started,
+            "tokens_per_s": float(sum(len(s.completion_ids) for s in samples)) / max(elapsed, 1e-9),
+        }  # fmt: skip
+        self.log.write(metrics, example=samples[0].text)
+        return metrics
+
+    def train(self) -> list[dict[str, float]]:
+        from .checkpoint import load_latest, save
+
+        if self.config.resume:
+            load_latest(self)
+        history = []
+        with self.log.progress(self.config.steps, start=self.step) as advance:
+            while self.step < self.config.steps:
+                history.append(self.train_step())
+                advance(history[-1])
+                if self.config.save_every and self.step % self.config.save_every == 0:
+                    save(self)
+        save(self)
+        return history
+
+    def close(self) -> None:
+        self.rollout.close()
+        self.log.close()

@@ -1,0 +1,93 @@
+"""The policy model: loading (dtype, LoRA, activation checkpointing) and log-probs of completions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .algorithms import token_entropy, token_log_probs
+
+
+def resolve_dtype(name: str) -> torch.dtype:
+    """`auto`: bf16 on GPU; fp32 on CPU, where bf16 matmuls are emulated and slower on most CPUs."""
+    if name == "auto":
+        return torch.bfloat16 if torch.cuda.is_available() else torch.float32
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16}[name]
+
+
+def load_policy(model_name: str, dtype: str = "auto", gradient_checkpointing: bool = True, lora_r: int = 0,
+                lora_alpha: int = 32, lora_target_modules: list[str] | str = "all-linear") -> tuple[Any, Any]:  # fmt: skip
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_name)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(model_name, dtype=resolve_dtype(dtype))
+    if torch.cuda.is_available():
+        model = model.to("cuda")
+    model.config.use_cache = False
+    if gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if lora_r > 0:
+        from peft import LoraConfig, get_peft_model
+
+        model = get_peft_model(model, LoraConfig(r=lora_r, lora_alpha=lora_alpha, target_modules=lora_target_modules,
+                                                 task_type="CAUSAL_LM"))  # fmt: skip
+    return model, tokenizer
+
+
+@dataclass
+class Batch:
+    """Prompts left-padded to one width P and completions right-padded to one width C, so every
+    completion starts at column P and only the last C+1 logits are needed."""
+
+    input_ids: torch.Tensor  # (B, P + C)
+    attention_mask: torch.Tensor  # (B, P + C)
+    completion_ids: torch.Tensor  # (B, C)
+    completion_mask: torch.Tensor  # (B, C): 1 on real completion tokens
+
+    def rows(self, start: int, stop: int) -> Batch:
+        return Batch(*(t[start:stop] for t in (self.input_ids, self.attention_mask, self.completion_ids,
+                                                self.completion_mask)))  # fmt: skip
+
+    def __len__(self) -> int:
+        return self.input_ids.shape[0]
+
+
+def make_batch(
+    prompts: list[list[int]], completions: list[list[int]], pad_id: int, device: Any = "cpu"
+) -> Batch:
+    width_p = max(len(p) for p in prompts)
+    width_c = max(1, max(len(c) for c in completions))
+    rows, masks, comp, comp_mask = [], [], [], []
+    for prompt, completion in zip(prompts, completions):
+        left = width_p - len(prompt)
+        right = width_c - len(completion)
+        rows.append([pad_id] * left + prompt + completion + [pad_id] * right)
+        masks.append([0] * left + [1] * (len(prompt) + len(completion)) + [0] * right)
+        comp.append(completion + [pad_id] * right)
+        comp_mask.append([1] * len(completion) + [0] * right)
+
+    def tensor(x: list) -> torch.Tensor:
+        return torch.tensor(x, dtype=torch.long, device=device)
+
+    return Batch(tensor(rows), tensor(masks), tensor(comp), tensor(comp_mask).float())
+
+
+def completion_log_probs(
+    model: Any, batch: Batch, temperature: float = 1.0, with_entropy: bool = False
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """log π(token) for each completion token, at the sampling temperature.  Positions come from
+    the attention mask, as in generation, so left padding does not shift them."""
+    position_ids = (batch.attention_mask.cumsum(-1) - 1).clamp(min=0)
+    width_c = batch.completion_ids.shape[1]
+    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, position_ids=position_ids,
+                   logits_to_keep=width_c + 1, use_cache=False).logits[:, :-1]  # fmt: skip
+    log_probs = token_log_probs(logits, batch.completion_ids, temperature)
+    entropy = None
+    if with_entropy:
+        with torch.no_grad():
+            entropy = token_entropy(logits.detach(), temperature)
+    return log_probs, entropy

