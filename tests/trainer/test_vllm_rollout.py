@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from engine_helpers import require
 
 torch = pytest.importorskip("torch")
@@ -49,8 +48,9 @@ def test_weights_pushed_after_an_update_give_the_trainers_log_probs(rollout, tin
 
 def test_grpo_with_vllm_rollouts_trains_and_logs(tiny_model, tmp_path):
     require("vllm")
-    from rlvr.trainer import GRPOConfig, GRPOTrainer
     from test_grpo_tiny import CountLetter
+
+    from rlvr.trainer import GRPOConfig, GRPOTrainer
 
     data = tmp_path / "prompts.jsonl"
     data.write_text("".join(json.dumps({"prompt": f"say {w}", "answer": "x"}) + "\n" for w in "abcd"))
