@@ -43,6 +43,7 @@ from socket import socketpair
 from typing import Any
 
 DEFAULT_GRACE_S = 0.5
+STARTUP_GRACE_S = 30.0  # a worker that is not up after this long counts against its first item
 DEFAULT_MEMORY_MB = 4096
 
 
@@ -94,6 +95,7 @@ class _Worker:
     #: so that the worker never waits for the parent between chunks)
     chunks: collections.deque[_Chunk] = field(default_factory=collections.deque)
     front_since: float = 0.0  # when chunks[0] became the one the worker should be on
+    spawned: float = field(default_factory=time.monotonic)
     #: messages for the worker; a sender thread writes them, because a write blocks while the
     #: worker is busy and its socket buffer is full, and the dispatcher must never block
     outbox: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
@@ -112,6 +114,9 @@ class _Worker:
         """(position in the front chunk, start time) of the item the worker is on now."""
         seq, position, started = _PROGRESS.unpack_from(self.progress, 0)
         if seq != self.chunks[0].seq:  # the worker has not begun this chunk yet
+            if seq == 0:  # it has begun no chunk: still starting (imports take seconds on a busy machine),
+                # and no item's clock runs until it is up or STARTUP_GRACE_S has passed
+                return 0, min(time.monotonic(), max(self.front_since, self.spawned + STARTUP_GRACE_S))
             return 0, self.front_since
         return position, started
 
