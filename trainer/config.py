@@ -35,6 +35,10 @@ class GRPOConfig(BaseModel):
         "format=0.5,math=1.0",
         description="Reward spec: registry verifiers with weights, `;gate=NAME`, `;overlong=MAX:BUFFER`.",
     )
+    reward_options: dict = Field(
+        default_factory=dict,
+        description="Options for the reward's verifiers, e.g. {mode: partial} for format-first shaping.",
+    )
 
     # ---------------------------------------------------------------- rollouts
     rollout: Literal["hf", "vllm"] = Field(

@@ -63,8 +63,8 @@ class GRPOTrainer:
         self.reference = self._reference() if config.beta > 0 else None
         self.optimizer = torch.optim.AdamW([p for p in self.model.parameters() if p.requires_grad],
                                            lr=config.learning_rate, weight_decay=config.weight_decay)  # fmt: skip
-        format_options = {"prefilled_think": prefills_think(config.template)}
-        self.reward = reward or parse_spec(config.reward, **format_options)
+        options = {"prefilled_think": prefills_think(config.template), **config.reward_options}
+        self.reward = reward or parse_spec(config.reward, **options)
         self.problems = load_problems(config.data, config.num_prompts, config.prompt_field, config.answer_field,
                                       config.split, config.seed)  # fmt: skip
         self.order = self._problem_order()

@@ -16,12 +16,15 @@ class FormatVerifier(Verifier):
 
     strict: each tag exactly once, in this order, nothing but whitespace outside them.
     soft: the four tags appear in order (text may surround them).
+    partial: shaping for models that start with no format at all: the share of the tags that
+    appear in order (a prefilled `<think>` does not count), so that the first steps already have
+    a signal; 1 only when all of them do.
     """
 
     name: ClassVar[str] = "format"
     needs_isolation: ClassVar[bool] = False  # a few str.find/count calls: linear, cannot hang
 
-    mode: Literal["strict", "soft"] = "strict"
+    mode: Literal["strict", "soft", "partial"] = "strict"
     think_tag: str = Field("think", pattern=r"^[A-Za-z_][\w-]*$")
     answer_tag: str = Field("answer", pattern=r"^[A-Za-z_][\w-]*$")
     prefilled_think: bool = Field(
@@ -36,6 +39,8 @@ class FormatVerifier(Verifier):
             f"<{self.answer_tag}>",
             f"</{self.answer_tag}>",
         ]
+        if self.mode == "partial":
+            return _partial(text, tags, skip_first=self.prefilled_think)
         positions = [text.find(t) for t in tags]
         if any(p == -1 for p in positions):
             missing = [t for t, p in zip(tags, positions) if p == -1]
@@ -58,6 +63,22 @@ class FormatVerifier(Verifier):
         if not inside_answer.strip():
             return _fail("empty_answer")
         return VerifyResult(score=1.0, correct=True, extracted=inside_answer.strip())
+
+
+def _partial(text: str, tags: list[str], skip_first: bool) -> VerifyResult:
+    found, cursor = 0, 0
+    for tag in tags:
+        at = text.find(tag, cursor)
+        if at == -1:
+            break
+        found, cursor = found + 1, at + len(tag)
+    counted = tags[1:] if skip_first else tags
+    score = (found - (1 if skip_first else 0)) / len(counted)
+    if found == len(tags):
+        return VerifyResult(score=1.0, correct=True, extracted=_between(text, tags[2], tags[3]).strip())
+    return VerifyResult(
+        score=max(score, 0.0), correct=False, reason="format", details={"tags_in_order": found}
+    )
 
 
 def _between(text: str, start: str, end: str) -> str:

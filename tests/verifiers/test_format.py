@@ -42,3 +42,20 @@ def test_extracted_is_the_answer_block():
 def test_bad_option_names_the_field():
     with pytest.raises(ValueError, match="mode"):
         get_verifier("format", mode="sloppy")
+
+
+@pytest.mark.parametrize(
+    "text, prefilled, score",
+    [
+        ("no tags at all", False, 0.0),
+        ("<think> a </think> b", False, 0.5),
+        ("<think> a </think> <answer> 4 </answer>", False, 1.0),
+        ("</answer> <think>", False, 0.25),  # only tags in order count
+        (" a </think> <answer> 4", True, 2 / 3),  # the prefilled <think> earns nothing
+        (" a </think> <answer> 4 </answer>", True, 1.0),
+    ],
+)
+def test_partial_mode_gives_credit_per_tag_in_order(text, prefilled, score):
+    result = get_verifier("format", mode="partial", prefilled_think=prefilled).verify(text)
+    assert result.score == pytest.approx(score)
+    assert result.correct == (score == 1.0)
