@@ -51,6 +51,11 @@ class GRPOConfig(BaseModel):
     max_new_tokens: int = Field(256, ge=1)
     temperature: float = Field(1.0, gt=0)
     top_p: float = Field(1.0, gt=0, le=1)
+    stop: list[str] = Field(
+        default_factory=list,
+        description="Strings that end a completion, kept in it (e.g. </answer>): nothing after the answer "
+        "is sampled or trained on.",
+    )
     vllm_options: dict = Field(default_factory=dict, description="Extra `vllm.LLM` arguments.")
 
     # ---------------------------------------------------------------- objective
@@ -91,6 +96,11 @@ class GRPOConfig(BaseModel):
     )
     gradient_checkpointing: bool = Field(
         True, description="Recompute activations in backward (saves memory)."
+    )
+    share_prompt: bool = Field(
+        True,
+        description="Run each prompt once per group and share its KV cache with the G completions (exact; "
+        "used when gradient_checkpointing is off, which it needs).",
     )
     dtype: Literal["auto", "float32", "bfloat16"] = Field(
         "auto", description="`auto`: bf16 on GPU, fp32 on CPU."

@@ -19,7 +19,7 @@ from . import algorithms as alg
 from .config import GRPOConfig
 from .data import TrainProblem, load_problems, prefills_think, render_prompt
 from .metrics import MetricsLog
-from .policy import Batch, completion_log_probs, load_policy, make_batch
+from .policy import Batch, completion_log_probs, grouped_completion_log_probs, load_policy, make_batch
 from .rollout import HFRollout, Rollout, Sample, VLLMRollout
 
 
@@ -111,7 +111,7 @@ class GRPOTrainer:
         prompts = [self._encode(p) for p in problems]
         c = self.config
         samples = self.rollout.generate(
-            prompts, c.num_generations, c.max_new_tokens, c.temperature, c.top_p, seed
+            prompts, c.num_generations, c.max_new_tokens, c.temperature, c.top_p, seed, c.stop
         )
         texts = [s.text for group in samples for s in group]
         answers = [p.answer for p in problems for _ in range(c.num_generations)]
@@ -156,13 +156,29 @@ class GRPOTrainer:
             batch.completion_mask[truncated] = 0.0
         return batch, advantages.to(self.device)
 
+    def micro_batches(self, size: int) -> Iterator[slice]:
+        """Row ranges of at most micro_batch_size rows; whole groups when prompts are shared."""
+        c = self.config
+        step = c.micro_batch_size
+        if self.shares_prompt:
+            step = max(1, c.micro_batch_size // c.num_generations) * c.num_generations
+        for start in range(0, size, step):
+            yield slice(start, min(start + step, size))
+
+    @property
+    def shares_prompt(self) -> bool:
+        return self.config.share_prompt and not self.config.gradient_checkpointing
+
+    def policy_log_probs(self, model: Any, micro: Batch, with_entropy: bool = False):  # type: ignore[no-untyped-def]
+        c = self.config
+        if self.shares_prompt:
+            return grouped_completion_log_probs(model, micro, c.num_generations, c.temperature, with_entropy)
+        return completion_log_probs(model, micro, c.temperature, with_entropy)
+
     @torch.no_grad()
     def log_probs_without_grad(self, model: Any, batch: Batch) -> torch.Tensor:
-        parts = []
-        for start in range(0, len(batch), self.config.micro_batch_size):
-            parts.append(completion_log_probs(model, batch.rows(start, start + self.config.micro_batch_size),
-                                              self.config.temperature)[0])  # fmt: skip
-        return torch.cat(parts)
+        rows = self.micro_batches(len(batch))
+        return torch.cat([self.policy_log_probs(model, batch.rows(r.start, r.stop))[0] for r in rows])
 
     def reference_log_probs(self, batch: Batch) -> torch.Tensor | None:
         if self.config.beta == 0:
@@ -181,10 +197,9 @@ class GRPOTrainer:
                   "max_tokens": c.max_new_tokens}  # fmt: skip
         sums: dict[str, float] = {"loss": 0.0, "kl": 0.0, "entropy": 0.0, "clip_low": 0.0, "clip_high": 0.0}
         tokens = max(totals["num_tokens"], 1)
-        for start in range(0, len(batch), c.micro_batch_size):
-            rows = slice(start, start + c.micro_batch_size)
+        for rows in self.micro_batches(len(batch)):
             micro = batch.rows(rows.start, rows.stop)
-            log_probs, entropy = completion_log_probs(self.model, micro, c.temperature, c.log_entropy)
+            log_probs, entropy = self.policy_log_probs(self.model, micro, c.log_entropy)
             old_lp = log_probs.detach() if old is None else old[rows]
             ratio = alg.importance_ratio(log_probs, old_lp, micro.completion_mask, c.ratio_level)
             per_token, low, high = alg.clipped_objective(

