@@ -76,21 +76,32 @@ def make_batch(
     return Batch(tensor(rows), tensor(masks), tensor(comp), tensor(comp_mask).float())
 
 
+def positions(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Position ids from the attention mask, as generation computes them: left padding does not
+    shift them."""
+    return (attention_mask.cumsum(-1) - 1).clamp(min=0)
+
+
+def _scored(
+    logits: torch.Tensor, completion_ids: torch.Tensor, temperature: float, with_entropy: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Log-probs of the completion tokens under `logits` (row t predicts token t), and the entropy."""
+    log_probs = token_log_probs(logits, completion_ids, temperature)
+    if not with_entropy:
+        return log_probs, None
+    with torch.no_grad():
+        return log_probs, token_entropy(logits.detach(), temperature)
+
+
 def completion_log_probs(
     model: Any, batch: Batch, temperature: float = 1.0, with_entropy: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """log π(token) for each completion token, at the sampling temperature.  Positions come from
-    the attention mask, as in generation, so left padding does not shift them."""
-    position_ids = (batch.attention_mask.cumsum(-1) - 1).clamp(min=0)
+    """log π(token) for each completion token, at the sampling temperature."""
     width_c = batch.completion_ids.shape[1]
-    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, position_ids=position_ids,
-                   logits_to_keep=width_c + 1, use_cache=False).logits[:, :-1]  # fmt: skip
-    log_probs = token_log_probs(logits, batch.completion_ids, temperature)
-    entropy = None
-    if with_entropy:
-        with torch.no_grad():
-            entropy = token_entropy(logits.detach(), temperature)
-    return log_probs, entropy
+    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
+                   position_ids=positions(batch.attention_mask), logits_to_keep=width_c + 1,
+                   use_cache=False).logits[:, :-1]  # fmt: skip
+    return _scored(logits, batch.completion_ids, temperature, with_entropy)
 
 
 def grouped_completion_log_probs(
@@ -107,19 +118,14 @@ def grouped_completion_log_probs(
     prompt_ids = batch.input_ids[::group_size, :width_p]
     prompt_mask = batch.attention_mask[::group_size, :width_p]
     prompt = model(input_ids=prompt_ids, attention_mask=prompt_mask, use_cache=True, logits_to_keep=1,
-                   position_ids=(prompt_mask.cumsum(-1) - 1).clamp(min=0))  # fmt: skip
+                   position_ids=positions(prompt_mask))  # fmt: skip
     cache = prompt.past_key_values
     cache.batch_repeat_interleave(group_size)
-    positions = (batch.attention_mask.cumsum(-1) - 1).clamp(min=0)[:, width_p:]
-    rest = model(input_ids=batch.completion_ids, attention_mask=batch.attention_mask, position_ids=positions,
-                 past_key_values=cache, use_cache=True, logits_to_keep=width_c)  # fmt: skip
+    rest = model(input_ids=batch.completion_ids, attention_mask=batch.attention_mask,
+                 position_ids=positions(batch.attention_mask)[:, width_p:], past_key_values=cache,
+                 use_cache=True, logits_to_keep=width_c)  # fmt: skip
     # the prompt's last position predicts completion token 0; completion position t predicts t + 1
     logits = torch.cat(
         [prompt.logits[:, -1:].repeat_interleave(group_size, dim=0), rest.logits[:, :-1]], dim=1
     )
-    log_probs = token_log_probs(logits, batch.completion_ids, temperature)
-    entropy = None
-    if with_entropy:
-        with torch.no_grad():
-            entropy = token_entropy(logits.detach(), temperature)
-    return log_probs, entropy
+    return _scored(logits, batch.completion_ids, temperature, with_entropy)
