@@ -41,16 +41,6 @@ def informative_groups(rewards: torch.Tensor) -> torch.Tensor:
     return (rewards.max(dim=1).values - rewards.min(dim=1).values) > 0
 
 
-def overlong_penalty(lengths: torch.Tensor, max_tokens: int, buffer: int) -> torch.Tensor:
-    """DAPO's soft overlong punishment: 0 up to `max_tokens - buffer`, then falling linearly to -1
-    at `max_tokens`, and -1 beyond."""
-    if buffer <= 0:
-        return torch.where(lengths > max_tokens, -1.0, 0.0)
-    start = max_tokens - buffer
-    ramp = (start - lengths.float()) / buffer
-    return torch.where(lengths <= start, torch.zeros_like(ramp), torch.clamp(ramp, min=-1.0))
-
-
 def token_log_probs(logits: torch.Tensor, token_ids: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     """log p(token) for each position, computed row by row so the full `(B, T, V)` log-softmax
     never exists at once (the vocabulary of small models is 49k-150k wide)."""

@@ -15,7 +15,6 @@ from rlvr.trainer.algorithms import (  # noqa: E402
     importance_ratio,
     informative_groups,
     k3_kl,
-    overlong_penalty,
     token_entropy,
     token_log_probs,
 )
@@ -42,14 +41,6 @@ def test_dr_grpo_only_centres_and_batch_scale_uses_one_std():
 def test_informative_groups_drop_the_all_equal_ones():
     rewards = torch.tensor([[1.0, 1.0], [0.0, 1.0], [0.0, 0.0]])
     assert informative_groups(rewards).tolist() == [False, True, False]
-
-
-def test_overlong_penalty_ramps_from_zero_to_minus_one():
-    lengths = torch.tensor([50, 80, 90, 100, 120])
-    assert overlong_penalty(lengths, max_tokens=100, buffer=20).tolist() == pytest.approx(
-        [0.0, 0.0, -0.5, -1.0, -1.0]
-    )
-    assert overlong_penalty(lengths, max_tokens=100, buffer=0).tolist() == [0, 0, 0, 0, -1]
 
 
 def test_token_log_probs_and_entropy_of_a_known_distribution():

@@ -32,6 +32,11 @@ def test_overlong_penalty_matches_dapo(length, expected):
     assert overlong_penalty(length, 4096, 512) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("length, expected", [(50, 0.0), (80, 0.0), (90, -0.5), (100, -1.0), (120, -1.0)])
+def test_overlong_penalty_small_window(length, expected):
+    assert overlong_penalty(length, max_length=100, buffer=20) == pytest.approx(expected)
+
+
 def test_overlong_in_a_spec_uses_given_lengths():
     v = get_verifier("math;overlong=100:20")
     results = v.verify_batch([GOOD_FORMAT_RIGHT] * 3, ["4"] * 3, lengths=[10, 90, 150])
