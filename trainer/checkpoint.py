@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ def save(trainer: Any) -> Path:
         old = directory.with_name("checkpoint.old")
         directory.rename(old)
         tmp.rename(directory)
-        _remove(old)
+        shutil.rmtree(old, ignore_errors=True)
     else:
         tmp.rename(directory)
     return directory
@@ -68,9 +69,3 @@ def _truncate_metrics(path: Path, step: int) -> None:
         line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step
     ]
     path.write_text("".join(line + "\n" for line in keep))
-
-
-def _remove(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)

@@ -236,17 +236,16 @@ class GRPOTrainer:
         self.rollout.sync(self.model)
         self.step += 1
         elapsed = time.perf_counter() - started
-        lengths = batch.completion_mask.sum(dim=1) if not c.mask_truncated else torch.tensor(
-            [len(s.completion_ids) for g in rollouts.samples for s in g], dtype=torch.float)  # fmt: skip
         samples = [s for g in rollouts.samples for s in g]
+        lengths = [len(s.completion_ids) for s in samples]
         metrics = {
             "step": self.step, "reward": float(rollouts.rewards.mean()), "reward_std": float(rollouts.rewards.std()),
             **{f"reward/{k}": float(v.mean()) for k, v in rollouts.components.items()},
             **stats, **losses,
-            "completion_length": float(lengths.float().mean()),
+            "completion_length": sum(lengths) / len(lengths),
             "truncated_fraction": sum(s.truncated for s in samples) / len(samples),
             "step_time_s": elapsed, "rollout_time_s": generated - started,
-            "tokens_per_s": float(sum(len(s.completion_ids) for s in samples)) / max(elapsed, 1e-9),
+            "tokens_per_s": sum(lengths) / max(elapsed, 1e-9),
         }  # fmt: skip
         self.log.write(metrics, example=samples[0].text)
         return metrics

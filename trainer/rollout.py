@@ -69,15 +69,13 @@ class HFRollout:
         return groups
 
     def _sample(self, row: list[int], eos: int) -> Sample:
-        cut = self._stop_at(row[: row.index(eos) + 1] if eos in row else row)
-        if cut is not None:  # the shortest prefix that contains a stop string
-            return Sample(
-                row[:cut], self.tokenizer.decode(row[:cut], skip_special_tokens=True), truncated=False
-            )
-        if eos in row:
+        ended = eos in row
+        if ended:
             row = row[: row.index(eos) + 1]  # the EOS is learned too: it is how the model stops
-            return Sample(row, self.tokenizer.decode(row, skip_special_tokens=True), truncated=False)
-        return Sample(row, self.tokenizer.decode(row, skip_special_tokens=True), truncated=True)
+        cut = self._stop_at(row)
+        if cut is not None:  # the shortest prefix that contains a stop string
+            row, ended = row[:cut], True
+        return Sample(row, self.tokenizer.decode(row, skip_special_tokens=True), truncated=not ended)
 
     def _stop_at(self, row: list[int]) -> int | None:
         if not self.stop or not any(s in self.tokenizer.decode(row) for s in self.stop):
