@@ -24,10 +24,14 @@ def main() -> None:
     parser.add_argument("--model", default="models/SmolLM2-135M-Instruct")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--reward", default="format=1.0,math=1.0")
+    parser.add_argument("--prompts-per-step", type=int, default=4)
+    parser.add_argument("--generations", type=int, default=8)
+    parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--vllm", action="store_true", help="TRL's colocated vLLM generation (GPU)")
     parser.add_argument("--output-dir", default="runs/trl_grpo_arith")
     args = parser.parse_args()
 
+    import torch
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
@@ -35,9 +39,11 @@ def main() -> None:
         {"prompt": render_prompt(p.question, "r1_zero"), "answer": p.answer} for p in generate(512, seed=0)
     ]
     config = GRPOConfig(
-        output_dir=args.output_dir, max_steps=args.steps, per_device_train_batch_size=32, num_generations=8,
-        max_completion_length=64, learning_rate=2e-5, beta=0.0, loss_type="dapo", epsilon_high=0.28,
+        output_dir=args.output_dir, max_steps=args.steps, num_generations=args.generations,
+        per_device_train_batch_size=args.prompts_per_step * args.generations,
+        max_completion_length=args.max_tokens, learning_rate=2e-5, beta=0.0, loss_type="dapo", epsilon_high=0.28,
         logging_steps=1, report_to=[], use_vllm=args.vllm, vllm_mode="colocate",
+        bf16=torch.cuda.is_available(), use_cpu=not torch.cuda.is_available(),  # TRL's bf16 default needs a GPU
     )  # fmt: skip
     # the R1-Zero prompt opens <think>: the format check starts inside it; partial credit per tag
     reward = reward_func(args.reward, prefilled_think=True, mode="partial")
@@ -45,6 +51,7 @@ def main() -> None:
         model=args.model, reward_funcs=[reward], args=config, train_dataset=Dataset.from_list(rows)
     )
     trainer.train()
+    trainer.save_state()  # OUTPUT_DIR/trainer_state.json: TRL's per-step log, rewards included
 
 
 if __name__ == "__main__":

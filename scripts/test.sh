@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/system_deps.sh
-scripts/setup.sh dev,docker,bench,hf,vllm,server,ray,train
+scripts/setup.sh dev,docker,bench,hf,vllm,server,ray,train,trl
 if [ "$(id -u)" -eq 0 ]; then
   scripts/docker_daemon.sh && scripts/docker_image.sh
 fi
