@@ -9,7 +9,7 @@ on, and `rlvr-hf-shared` with it off, so that each prompt's forward is shared by
 runs in its own process; the first step (warm-up) is left out of the median.
 
     .venv/bin/python perf/train_step.py --steps 6            # rlvr (HF generate), TRL
-    .venv/bin/python perf/train_step.py --steps 6 --vllm     # + rlvr with vLLM rollouts
+    .venv/bin/python perf/train_step.py --steps 6 --vllm     # + rlvr with vLLM rollouts, colocated and served
 """
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ def run_rlvr(args: argparse.Namespace, rollout: str, checkpointing: bool) -> lis
 
     trainer = GRPOTrainer(config, reward=parse_spec(REWARD, prefilled_think=True))
     try:
-        return [h["step_time_s"] for h in trainer.train()]
+        history = trainer.train()
+        print("sync_time_s", [round(h["sync_time_s"], 3) for h in history], flush=True)
+        return [h["step_time_s"] for h in history]
     finally:
         trainer.close()
 
@@ -123,7 +125,8 @@ def main() -> None:
         return child(args)
     work = Path(tempfile.mkdtemp(prefix="rlvr-train-step-"))
     medians = {}
-    for name in ["rlvr-hf", "rlvr-hf-shared", "trl"] + (["rlvr-vllm-shared"] if args.vllm else []):
+    extra = ["rlvr-vllm-shared", "rlvr-vllm_server-shared"] if args.vllm else []
+    for name in ["rlvr-hf", "rlvr-hf-shared", "trl"] + extra:
         result = work / f"{name}.json"
         cmd = [sys.executable, __file__, "--child", name, "--result", str(result), "--work", str(work),
                "--model", args.model, "--steps", str(args.steps), "--prompts", str(args.prompts),
