@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -57,7 +58,11 @@ class VLLMServerRollout:
             url = self._launch(model, dtype, seed, max_model_len, options, startup_timeout)
         self.url = url.rstrip("/")
         self.http = httpx.Client(base_url=self.url, timeout=httpx.Timeout(600, connect=10))
-        self.model_name = self._served_model()
+        try:
+            self.model_name = self._served_model()
+        except BaseException:
+            self.close()  # a server started here must not outlive a failed start
+            raise
 
     # ---------------------------------------------------------------- server life
     def _launch(self, model: str, dtype: str, seed: int, max_model_len: int, options: dict[str, Any],
@@ -85,7 +90,7 @@ class VLLMServerRollout:
         deadline = time.monotonic() + timeout
         while not _healthy(url):
             if self.process.poll() is not None or time.monotonic() > deadline:
-                tail = open(self.log_path).read()[-3000:]
+                tail = Path(self.log_path).read_text(errors="replace")[-3000:]
                 self.close()
                 raise ServerError(f"vllm serve did not start (log {self.log_path}):\n{tail}")
             time.sleep(1)
