@@ -8,7 +8,7 @@ import json
 
 import pytest
 from engine_helpers import require
-from test_vllm_rollout import max_gap
+from test_vllm_rollout import check_sync_after_an_update, max_gap
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.slow
@@ -26,18 +26,7 @@ def server(tiny_model):
 
 
 def test_weights_pushed_over_http_give_the_trainers_log_probs(server, tiny_model):
-    from rlvr.trainer.policy import load_policy
-
-    model, tokenizer = load_policy(tiny_model, "float32", gradient_checkpointing=False)
-    assert model.config.tie_word_embeddings  # the push must cope with tensors that share storage
-    assert max_gap(server, model, tokenizer) < 1e-4
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
-    ids = torch.tensor([tokenizer("xxxxxxxx").input_ids])
-    model(input_ids=ids, labels=ids).loss.backward()
-    optimizer.step()
-    assert max_gap(server, model, tokenizer) > 1e-2  # the server still has the old weights
-    server.sync(model)
-    assert max_gap(server, model, tokenizer) < 1e-4
+    check_sync_after_an_update(server, tiny_model)
 
 
 def test_groups_come_back_as_sampled_tokens_cut_at_stop_strings(server, tiny_model):
