@@ -112,7 +112,8 @@ class GRPOConfig(BaseModel):
         "used when gradient_checkpointing is off, which it needs).",
     )
     dtype: Literal["auto", "float32", "bfloat16"] = Field(
-        "auto", description="`auto`: bf16 on GPU, fp32 on CPU."
+        "auto",
+        description="`auto`: bf16 on GPU, fp32 on CPU. The vLLM rollout engine runs in the same dtype.",
     )
     lora_r: int = Field(0, ge=0, description="LoRA rank through peft; 0 trains all weights.")
     lora_alpha: int = Field(32, ge=1)

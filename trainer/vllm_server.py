@@ -17,33 +17,24 @@ rollout starts such a server itself unless given a URL.
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
-import signal
 import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import httpx
 import torch
 
-from rlvr.errors import RlvrError
+from rlvr.engines.vllm_serve import ServerError, VLLMServeProcess
 
-from .rollout import Sample, trainable_state
+from .rollout import Sample, engine_settings, trainable_state
 
 RECEIVER = "rlvr.trainer.weight_receiver.WeightReceiver"
-
-
-class ServerError(RlvrError):
-    """The rollout server could not be started or answered with an error."""
+__all__ = ["ServerError", "VLLMServerRollout", "WeightPublisher", "safetensors_blob"]
 
 
 class VLLMServerRollout:
@@ -51,11 +42,13 @@ class VLLMServerRollout:
 
     def __init__(self, model: str, dtype: str, seed: int, max_model_len: int, url: str | None = None,
                  startup_timeout: float = 600, **options: Any) -> None:  # fmt: skip
-        self.process: subprocess.Popen | None = None
+        self.process: VLLMServeProcess | None = None  # only a server started here
         self.publisher: WeightPublisher | None = None
-        self.log_path: str | None = None
         if url is None:
-            url = self._launch(model, dtype, seed, max_model_len, options, startup_timeout)
+            flags = {**engine_settings(model, dtype, seed, max_model_len), "worker_extension_cls": RECEIVER,
+                     **options}  # fmt: skip
+            self.process = VLLMServeProcess(flags, {"VLLM_SERVER_DEV_MODE": "1"}, startup_timeout)
+            url = self.process.url
         self.url = url.rstrip("/")
         self.http = httpx.Client(base_url=self.url, timeout=httpx.Timeout(600, connect=10))
         try:
@@ -65,37 +58,6 @@ class VLLMServerRollout:
             raise
 
     # ---------------------------------------------------------------- server life
-    def _launch(self, model: str, dtype: str, seed: int, max_model_len: int, options: dict[str, Any],
-                timeout: float) -> str:  # fmt: skip
-        from rlvr.engines.vllm_engine import default_dtype, on_cpu
-
-        cpu = on_cpu()
-        port = _free_port()
-        flags: dict[str, Any] = {
-            "model": model, "port": port, "host": "127.0.0.1", "seed": seed, "max_model_len": max_model_len,
-            "dtype": default_dtype(cpu) if dtype == "auto" else dtype, "worker_extension_cls": RECEIVER,
-        }  # fmt: skip
-        if cpu:
-            flags["kv_cache_memory_bytes"] = 1 << 30
-        flags.update(options)
-        command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server"] + _cli_flags(flags)
-        if cpu and "enforce_eager" not in options:
-            command.append("--enforce-eager")  # compile warm-up takes minutes on a few cores
-        fd, self.log_path = tempfile.mkstemp(prefix="rlvr-vllm-serve-", suffix=".log")
-        env = {**os.environ, "VLLM_SERVER_DEV_MODE": "1"}
-        with os.fdopen(fd, "w") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                            start_new_session=True)  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + timeout
-        while not _healthy(url):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                tail = Path(self.log_path).read_text(errors="replace")[-3000:]
-                self.close()
-                raise ServerError(f"vllm serve did not start (log {self.log_path}):\n{tail}")
-            time.sleep(1)
-        return url
-
     def _served_model(self) -> str:
         models = self._call("GET", "/v1/models")["data"]
         return models[0]["id"]
@@ -108,13 +70,8 @@ class VLLMServerRollout:
             self.http.close()
             self.http = None  # type: ignore[assignment]
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        if process is not None:
+            process.stop()
 
     # ---------------------------------------------------------------- rollouts
     def generate(self, prompts, group_size, max_new_tokens, temperature, top_p, seed, stop=None):  # type: ignore[no-untyped-def]
@@ -246,27 +203,3 @@ def _address_towards(url: str) -> str:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:  # UDP connect sends nothing
         probe.connect((parsed.hostname or "127.0.0.1", parsed.port or 80))
         return probe.getsockname()[0]
-
-
-def _cli_flags(flags: dict[str, Any]) -> list[str]:
-    args: list[str] = []
-    for key, value in flags.items():
-        flag = "--" + key.replace("_", "-")
-        if value is True:
-            args.append(flag)
-        elif value not in (False, None):
-            args += [flag, str(value)]
-    return args
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False

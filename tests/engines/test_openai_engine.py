@@ -3,10 +3,6 @@ reached through a FastAPI proxy that injects 429s, 500s and hangs (failure injec
 answer that gets through comes from the real server)."""
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -21,42 +17,20 @@ require("vllm")
 fastapi = require("fastapi")
 httpx = require("httpx")
 uvicorn = require("uvicorn")
+from rlvr.engines.vllm_serve import VLLMServeProcess, free_port  # noqa: E402  (needs httpx)
+
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def vllm_server(tiny_model, tmp_path_factory):
-    port = _free_port()
-    log = tmp_path_factory.mktemp("vllm-serve") / "log.txt"
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", tiny_model,
-           "--served-model-name", "tiny", "--port", str(port), "--host", "127.0.0.1", "--dtype", "float32",
-           "--enforce-eager", "--max-model-len", "512", "--gpu-memory-utilization", "0.2"]  # fmt: skip
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 240
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"vllm serve did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(1)
-    yield url
-    os.killpg(proc.pid, 15)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, 9)
+def vllm_server(tiny_model):
+    server = VLLMServeProcess(
+        {"model": tiny_model, "served_model_name": "tiny", "dtype": "float32", "enforce_eager": True,
+         "max_model_len": 512, "gpu_memory_utilization": 0.2},
+        timeout=240,
+    )  # fmt: skip
+    yield server.url
+    server.stop()
 
 
 class Faults:
@@ -98,7 +72,7 @@ def proxy(vllm_server):
         )
         return fastapi.Response(upstream.content, upstream.status_code, media_type="application/json")
 
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -157,7 +131,7 @@ def test_a_request_that_keeps_failing_raises_after_the_others_are_out(proxy, fau
 
 def test_an_unreachable_server_is_an_engine_error():
     e = get_engine(
-        "openai", "tiny", base_url=f"http://127.0.0.1:{_free_port()}/v1", max_retries=0, timeout_s=2
+        "openai", "tiny", base_url=f"http://127.0.0.1:{free_port()}/v1", max_retries=0, timeout_s=2
     )
     with pytest.raises(EngineError):
         e.generate(["x"], SamplingConfig(max_tokens=2))

@@ -71,3 +71,14 @@ def test_grpo_with_vllm_rollouts_trains_and_logs(tiny_model, tmp_path):
         assert max_gap(trainer.rollout, trainer.model, trainer.tokenizer) < 1e-4  # synced after the last step
     finally:
         trainer.close()
+
+
+def test_the_engine_runs_in_the_policys_dtype(tiny_model):
+    """vLLM's own `auto` is bf16 on CPUs with AMX while the policy trains in fp32 there: the
+    engine must get the policy's resolved dtype, or its log-probs differ by ~2e-3 (seen here)."""
+    require("vllm")
+    from rlvr.trainer.rollout import engine_settings
+
+    policy_auto = "bfloat16" if torch.cuda.is_available() else "float32"
+    for name, expected in (("auto", policy_auto), ("float32", "float32"), ("bfloat16", "bfloat16")):
+        assert engine_settings(tiny_model, name, 0, 64)["dtype"] == expected
