@@ -6,6 +6,16 @@ from .procedural import generate as generate_arith
 from .templates import render
 
 __all__ = [
-    "BENCHMARKS", "BenchmarkSpec", "Problem", "avg_at_n", "check_sample_counts", "generate_arith",
-    "list_benchmarks", "load_problems", "maj_at_k", "mean_with_error", "pass_at_k", "render",
-]  # fmt: skip
+    "BENCHMARKS",
+    "BenchmarkSpec",
+    "Problem",
+    "avg_at_n",
+    "check_sample_counts",
+    "generate_arith",
+    "list_benchmarks",
+    "load_problems",
+    "maj_at_k",
+    "mean_with_error",
+    "pass_at_k",
+    "render",
+]

@@ -65,20 +65,54 @@ def _spec(**fields: Any) -> BenchmarkSpec:
     return spec
 
 
-_spec(name="math500", local_files=("math_500.jsonl", "math500.jsonl"), hub_id="HuggingFaceH4/MATH-500",
-      id_col="unique_id", metadata_cols=("level", "subject"))  # fmt: skip
-_spec(name="aime24", local_files=("aime24.jsonl", "aime_2024.jsonl"), hub_id="HuggingFaceH4/aime_2024",
-      hub_split="train", id_col="id")  # fmt: skip
+_spec(
+    name="math500",
+    local_files=("math_500.jsonl", "math500.jsonl"),
+    hub_id="HuggingFaceH4/MATH-500",
+    id_col="unique_id",
+    metadata_cols=("level", "subject"),
+)
+_spec(
+    name="aime24",
+    local_files=("aime24.jsonl", "aime_2024.jsonl"),
+    hub_id="HuggingFaceH4/aime_2024",
+    hub_split="train",
+    id_col="id",
+)
 _spec(name="aime25", local_files=("aime25.jsonl",), hub_id="math-ai/aime25", id_col="id")
 _spec(name="amc23", local_files=("amc23.jsonl",), hub_id="math-ai/amc23", id_col="id")
-_spec(name="humaneval", local_files=("humaneval.jsonl", "HumanEval.jsonl"), hub_id="openai/openai_humaneval",
-      question_col="prompt", answer_col="test", id_col="task_id", verifier="code", kind="code_humaneval")  # fmt: skip
-_spec(name="livecodebench", local_files=("livecodebench.jsonl", "lcb.jsonl"),
-      hub_id="livecodebench/code_generation_lite", question_col="question_content",
-      answer_col="public_test_cases", id_col="question_id", metadata_cols=("difficulty", "platform"),
-      verifier="code", kind="code_stdin")  # fmt: skip
-_spec(name="gpqa_diamond", local_files=("gpqa_diamond.jsonl",), hub_id="Idavidrein/gpqa", hub_split="train",
-      question_col="question", answer_col="answer", id_col="id", verifier="math", kind="multiple_choice")  # fmt: skip
+_spec(
+    name="humaneval",
+    local_files=("humaneval.jsonl", "HumanEval.jsonl"),
+    hub_id="openai/openai_humaneval",
+    question_col="prompt",
+    answer_col="test",
+    id_col="task_id",
+    verifier="code",
+    kind="code_humaneval",
+)
+_spec(
+    name="livecodebench",
+    local_files=("livecodebench.jsonl", "lcb.jsonl"),
+    hub_id="livecodebench/code_generation_lite",
+    question_col="question_content",
+    answer_col="public_test_cases",
+    id_col="question_id",
+    metadata_cols=("difficulty", "platform"),
+    verifier="code",
+    kind="code_stdin",
+)
+_spec(
+    name="gpqa_diamond",
+    local_files=("gpqa_diamond.jsonl",),
+    hub_id="Idavidrein/gpqa",
+    hub_split="train",
+    question_col="question",
+    answer_col="answer",
+    id_col="id",
+    verifier="math",
+    kind="multiple_choice",
+)
 
 
 def load_problems(
@@ -171,13 +205,28 @@ def _to_problem(spec: BenchmarkSpec, row: dict, index: int, seed: int) -> Proble
         return _multiple_choice(spec, row, pid, seed)
     if spec.kind == "code_humaneval":
         tests = {"test": str(row[spec.answer_col]), "entry_point": str(row.get("entry_point", ""))}
-        return Problem(id=pid, question=str(row[spec.question_col]), answer=tests, verifier=spec.verifier,
-                       metadata={**metadata, "kind": spec.kind})  # fmt: skip
+        return Problem(
+            id=pid,
+            question=str(row[spec.question_col]),
+            answer=tests,
+            verifier=spec.verifier,
+            metadata={**metadata, "kind": spec.kind},
+        )
     if spec.kind == "code_stdin":
-        return Problem(id=pid, question=_question(spec, row), answer=_stdin_tests(spec, row, pid),
-                       verifier=spec.verifier, metadata={**metadata, "kind": spec.kind})  # fmt: skip
-    return Problem(id=pid, question=_question(spec, row), answer=str(row[spec.answer_col]),
-                   verifier=spec.verifier, metadata=metadata)  # fmt: skip
+        return Problem(
+            id=pid,
+            question=_question(spec, row),
+            answer=_stdin_tests(spec, row, pid),
+            verifier=spec.verifier,
+            metadata={**metadata, "kind": spec.kind},
+        )
+    return Problem(
+        id=pid,
+        question=_question(spec, row),
+        answer=str(row[spec.answer_col]),
+        verifier=spec.verifier,
+        metadata=metadata,
+    )
 
 
 def _question(spec: BenchmarkSpec, row: dict) -> str:
@@ -229,8 +278,13 @@ def _multiple_choice(spec: BenchmarkSpec, row: dict, pid: str, seed: int) -> Pro
     rng.shuffle(options)
     letter = LETTERS[options.index(correct)]
     listed = "\n".join(f"({LETTERS[i]}) {o}" for i, o in enumerate(options))
-    return Problem(id=pid, question=f"{question}\n\n{listed}", answer=letter, verifier=spec.verifier,
-                   metadata={"options": options, "correct": correct})  # fmt: skip
+    return Problem(
+        id=pid,
+        question=f"{question}\n\n{listed}",
+        answer=letter,
+        verifier=spec.verifier,
+        metadata={"options": options, "correct": correct},
+    )
 
 
 def _looks_like_hub_id(path: str) -> bool:

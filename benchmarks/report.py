@@ -33,10 +33,18 @@ def details_frame(suites: list, records: dict, scored: dict) -> pd.DataFrame:
             if key not in records:
                 continue
             for i, (sample, result) in enumerate(zip(records[key]["samples"], scored[key])):
-                row = {"benchmark": suite.name, "problem_id": problem.id, "sample": i,
-                       "completion": sample["text"], "extracted": result.extracted,
-                       "correct": bool(result.correct), "score": result.score, "reason": result.reason,
-                       "tokens": sample["tokens"], "finish_reason": sample["finish_reason"]}  # fmt: skip
+                row = {
+                    "benchmark": suite.name,
+                    "problem_id": problem.id,
+                    "sample": i,
+                    "completion": sample["text"],
+                    "extracted": result.extracted,
+                    "correct": bool(result.correct),
+                    "score": result.score,
+                    "reason": result.reason,
+                    "tokens": sample["tokens"],
+                    "finish_reason": sample["finish_reason"],
+                }
                 for column in GROUP_COLUMNS:
                     if column in problem.metadata:
                         row[column] = str(problem.metadata[column])
@@ -88,8 +96,11 @@ def write_outputs(
     details.drop(columns="vote").to_parquet(out / "details.parquet", index=False)
     missing = [f"{s.name}/{p.id}" for s in suites for p in s.problems if (s.name, p.id) not in records]
     if missing:
-        raise ConfigError("n", f"{len(missing)} problem(s) have no samples ({', '.join(missing[:5])}); "
-                          "run the same command again to finish them")  # fmt: skip
+        raise ConfigError(
+            "n",
+            f"{len(missing)} problem(s) have no samples ({', '.join(missing[:5])}); "
+            "run the same command again to finish them",
+        )
     results = {
         "model": config.model,
         "engine": config.engine,
@@ -97,7 +108,7 @@ def write_outputs(
         "benchmarks": {
             s.name: benchmark_metrics(details[details["benchmark"] == s.name], config.sampling.n, config.seed)
             for s in suites
-        },  # fmt: skip
+        },
         "generation_s": generation_s,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
@@ -113,10 +124,14 @@ def results_rows(results: dict) -> list[dict[str, str]]:
     for name, m in results["benchmarks"].items():
         n = m["n"]
         avg = m[f"avg@{n}"]
-        row = {"benchmark": name, "problems": str(m["problems"]), "n": str(n),
-               "avg@n ± se": f"{100 * avg['mean']:.1f} ± {100 * avg['stderr']:.1f}",
-               "95% CI": f"[{100 * avg['ci_low']:.1f}, {100 * avg['ci_high']:.1f}]",
-               f"pass@{n}": f"{100 * m[f'pass@{n}']['mean']:.1f}"}  # fmt: skip
+        row = {
+            "benchmark": name,
+            "problems": str(m["problems"]),
+            "n": str(n),
+            "avg@n ± se": f"{100 * avg['mean']:.1f} ± {100 * avg['stderr']:.1f}",
+            "95% CI": f"[{100 * avg['ci_low']:.1f}, {100 * avg['ci_high']:.1f}]",
+            f"pass@{n}": f"{100 * m[f'pass@{n}']['mean']:.1f}",
+        }
         row[f"maj@{n}"] = f"{100 * m[f'maj@{n}']['mean']:.1f}" if f"maj@{n}" in m else "-"
         row["mean tokens"] = f"{m['lengths']['mean_tokens']:.0f}"
         row["truncated"] = f"{100 * m['lengths']['truncated_share']:.0f}%"
@@ -127,11 +142,16 @@ def results_rows(results: dict) -> list[dict[str, str]]:
 def report_markdown(results: dict, plots: list[str]) -> str:
     rows = results_rows(results)
     header = list(rows[0])
-    lines = [f"# rlvr bench: {results['model']}", "",
-             f"Engine `{results['engine']}`, sampling `{json.dumps(results['sampling'])}`. "
-             "Scores in percent; avg@n is pass@1 averaged over the n samples, with its standard error "
-             "over problems and a bootstrap 95% interval.", "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]  # fmt: skip
+    lines = [
+        f"# rlvr bench: {results['model']}",
+        "",
+        f"Engine `{results['engine']}`, sampling `{json.dumps(results['sampling'])}`. "
+        "Scores in percent; avg@n is pass@1 averaged over the n samples, with its standard error "
+        "over problems and a bootstrap 95% interval.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
     lines += ["| " + " | ".join(row[h] for h in header) + " |" for row in rows]
     for name, m in results["benchmarks"].items():
         ks = sorted(int(k.split("@")[1]) for k in m if k.startswith("pass@"))

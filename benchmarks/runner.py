@@ -99,8 +99,11 @@ def _check_resumable(path: Path, config: BenchConfig, suites: list[Suite]) -> No
     old, new = saved.get("run", {}), config.identity()
     for field in new:
         if old.get(field) != new[field]:
-            raise ConfigError(field, f"differs from the run already in {path.parent} "
-                              f"({old.get(field)!r} there); use another --out")  # fmt: skip
+            raise ConfigError(
+                field,
+                f"differs from the run already in {path.parent} "
+                f"({old.get(field)!r} there); use another --out",
+            )
     for suite in suites:
         before = saved.get("datasets", {}).get(suite.name, {}).get("content_hash")
         if before not in (None, suite.content_hash):
@@ -196,13 +199,18 @@ def run_benchmarks(
     try:
         _write_config(config_path, config, suites, engine)
         if todo:
-            requests = [render(p.question, config.template, kind=s.kind, as_written=s.as_written,
-                               think=config.think) for s, p in todo]  # fmt: skip
+            requests = [
+                render(p.question, config.template, kind=s.kind, as_written=s.as_written, think=config.think)
+                for s, p in todo
+            ]
             seeds = [stable_seed(config.seed, s.name, p.id) for s, p in todo]
             for index, completions in engine.stream(requests, config.sampling, seeds):
                 suite, problem = todo[index]
-                record = {"benchmark": suite.name, "problem_id": problem.id,
-                          "samples": [c.model_dump(exclude={"token_ids"}) for c in completions]}  # fmt: skip
+                record = {
+                    "benchmark": suite.name,
+                    "problem_id": problem.id,
+                    "samples": [c.model_dump(exclude={"token_ids"}) for c in completions],
+                }
                 store.append(record)
                 done[(suite.name, problem.id)] = record
                 scorer.add(record)
@@ -232,7 +240,7 @@ def _write_config(path: Path, config: BenchConfig, suites: list[Suite], engine: 
         "engine": engine.info() if engine is not None else previous.get("engine"),
         "datasets": {
             s.name: {"content_hash": s.content_hash, "problems": len(s.problems), **s.source} for s in suites
-        },  # fmt: skip
+        },
         "versions": versions(),
         "started": previous.get("started", time.strftime("%Y-%m-%dT%H:%M:%S")),
     }

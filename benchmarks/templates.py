@@ -38,9 +38,14 @@ def user_message(question: str, kind: str = "math", as_written: bool = False) ->
 
 
 def render(
-    question: str, template: str = "r1", multiple_choice: bool = False, *, kind: str | None = None,
-    as_written: bool = False, think: bool = False,
-) -> list[dict] | str:  # fmt: skip
+    question: str,
+    template: str = "r1",
+    multiple_choice: bool = False,
+    *,
+    kind: str | None = None,
+    as_written: bool = False,
+    think: bool = False,
+) -> list[dict] | str:
     """`r1`: one user message, no system prompt (R1's advice), optionally with the assistant's turn
     opened with `<think>\\n`; `plain`: a completion prompt for base models."""
     kind = kind or ("multiple_choice" if multiple_choice else "math")

@@ -39,12 +39,22 @@ def main() -> None:
         {"prompt": render_prompt(p.question, "r1_zero"), "answer": p.answer} for p in generate(512, seed=0)
     ]
     config = GRPOConfig(
-        output_dir=args.output_dir, max_steps=args.steps, num_generations=args.generations,
+        output_dir=args.output_dir,
+        max_steps=args.steps,
+        num_generations=args.generations,
         per_device_train_batch_size=args.prompts_per_step * args.generations,
-        max_completion_length=args.max_tokens, learning_rate=2e-5, beta=0.0, loss_type="dapo", epsilon_high=0.28,
-        logging_steps=1, report_to=[], use_vllm=args.vllm, vllm_mode="colocate",
-        bf16=torch.cuda.is_available(), use_cpu=not torch.cuda.is_available(),  # TRL's bf16 default needs a GPU
-    )  # fmt: skip
+        max_completion_length=args.max_tokens,
+        learning_rate=2e-5,
+        beta=0.0,
+        loss_type="dapo",
+        epsilon_high=0.28,
+        logging_steps=1,
+        report_to=[],
+        use_vllm=args.vllm,
+        vllm_mode="colocate",
+        bf16=torch.cuda.is_available(),
+        use_cpu=not torch.cuda.is_available(),  # TRL's bf16 default needs a GPU
+    )
     # the R1-Zero prompt opens <think>: the format check starts inside it; partial credit per tag
     reward = reward_func(args.reward, prefilled_think=True, mode="partial")
     trainer = GRPOTrainer(

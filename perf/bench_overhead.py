@@ -42,14 +42,25 @@ def bare(args: argparse.Namespace) -> None:
 
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     prompts = [
-        {"prompt_token_ids": tokenizer(tokenizer.apply_chat_template(
-            [{"role": "user", "content": f"{row['problem']}\n{INSTRUCTION}"}], tokenize=False,
-            add_generation_prompt=True), add_special_tokens=False).input_ids}
+        {
+            "prompt_token_ids": tokenizer(
+                tokenizer.apply_chat_template(
+                    [{"role": "user", "content": f"{row['problem']}\n{INSTRUCTION}"}],
+                    tokenize=False,
+                    add_generation_prompt=True,
+                ),
+                add_special_tokens=False,
+            ).input_ids
+        }
         for row in subset(Path(args.data_dir), args.limit)
-    ]  # fmt: skip
+    ]
     llm = LLM(model=args.model, **engine_options(args))
-    params = SamplingParams(n=args.n, temperature=args.temperature, top_p=1.0 if args.temperature == 0 else 0.95,
-                            max_tokens=args.max_tokens)  # fmt: skip
+    params = SamplingParams(
+        n=args.n,
+        temperature=args.temperature,
+        top_p=1.0 if args.temperature == 0 else 0.95,
+        max_tokens=args.max_tokens,
+    )
     outputs = llm.generate(prompts, params, use_tqdm=False)
     texts = [[c.text for c in o.outputs] for o in outputs]
     Path(args.bare_out).write_text(json.dumps(texts))
@@ -59,8 +70,12 @@ def engine_options(args: argparse.Namespace) -> dict:
     from rlvr.engines.vllm_engine import default_dtype, on_cpu
 
     cpu = on_cpu()
-    return {"dtype": default_dtype(cpu), "gpu_memory_utilization": 0.4 if cpu else 0.9,
-            "enforce_eager": args.enforce_eager, "seed": 0}  # fmt: skip
+    return {
+        "dtype": default_dtype(cpu),
+        "gpu_memory_utilization": 0.4 if cpu else 0.9,
+        "enforce_eager": args.enforce_eager,
+        "seed": 0,
+    }
 
 
 def timed(cmd: list[str], log: Path) -> float:
@@ -128,16 +143,42 @@ def run_lm_eval(args: argparse.Namespace, work: Path) -> tuple[float, list[int]]
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     tasks = work / "tasks"
     tasks.mkdir()
-    (tasks / "task.yaml").write_text(LM_EVAL_TASK.format(data=data, instruction=INSTRUCTION.replace("\\", "\\\\"),
-                                                         max_tokens=args.max_tokens))  # fmt: skip
+    (tasks / "task.yaml").write_text(
+        LM_EVAL_TASK.format(
+            data=data, instruction=INSTRUCTION.replace("\\", "\\\\"), max_tokens=args.max_tokens
+        )
+    )
     (tasks / "lm_eval_scoring.py").write_text(LM_EVAL_SCORING)
     options = engine_options(args)
-    model_args = ",".join([f"pretrained={args.model}", f"dtype={options['dtype']}",
-                           f"gpu_memory_utilization={options['gpu_memory_utilization']}",
-                           f"enforce_eager={options['enforce_eager']}", "seed=0", "max_model_len=4096"])  # fmt: skip
-    cmd = [sys.executable, "-c", LM_EVAL_MAIN, "--model", "vllm", "--model_args", model_args,
-           "--tasks", "rlvr_math500_subset", "--include_path", str(tasks), "--apply_chat_template",
-           "--batch_size", "auto", "--log_samples", "--output_path", str(work / "lm_eval_out")]  # fmt: skip
+    model_args = ",".join(
+        [
+            f"pretrained={args.model}",
+            f"dtype={options['dtype']}",
+            f"gpu_memory_utilization={options['gpu_memory_utilization']}",
+            f"enforce_eager={options['enforce_eager']}",
+            "seed=0",
+            "max_model_len=4096",
+        ]
+    )
+    cmd = [
+        sys.executable,
+        "-c",
+        LM_EVAL_MAIN,
+        "--model",
+        "vllm",
+        "--model_args",
+        model_args,
+        "--tasks",
+        "rlvr_math500_subset",
+        "--include_path",
+        str(tasks),
+        "--apply_chat_template",
+        "--batch_size",
+        "auto",
+        "--log_samples",
+        "--output_path",
+        str(work / "lm_eval_out"),
+    ]
     elapsed = timed(cmd, work / "lm_eval.log")
     samples = next((work / "lm_eval_out").rglob("samples_rlvr_math500_subset*.jsonl"))
     by_doc = {}
@@ -166,15 +207,46 @@ def main() -> None:
         return bare(args)
 
     work = Path(tempfile.mkdtemp(prefix="rlvr-overhead-"))
-    common = ["--model", args.model, "--limit", str(args.limit), "--n", str(args.n),
-              "--temperature", str(args.temperature), "--max-tokens", str(args.max_tokens)]  # fmt: skip
-    bare_cmd = [sys.executable, __file__, "--bare", "--bare-out", str(work / "bare.json"),
-                "--data-dir", args.data_dir, *common, "--enforce-eager" if args.enforce_eager else "--no-enforce-eager"]  # fmt: skip
+    common = [
+        "--model",
+        args.model,
+        "--limit",
+        str(args.limit),
+        "--n",
+        str(args.n),
+        "--temperature",
+        str(args.temperature),
+        "--max-tokens",
+        str(args.max_tokens),
+    ]
+    bare_cmd = [
+        sys.executable,
+        __file__,
+        "--bare",
+        "--bare-out",
+        str(work / "bare.json"),
+        "--data-dir",
+        args.data_dir,
+        *common,
+        "--enforce-eager" if args.enforce_eager else "--no-enforce-eager",
+    ]
     if args.temperature == 0:
         common += ["--top-p", "1.0"]
-    rlvr_cmd = [str(Path(sys.executable).parent / "rlvr"), "bench", "run", "math500", "--engine", "vllm",
-                "--data-dir", args.data_dir, "--out", str(work / "rlvr_run"), *common,
-                "-e", f"enforce_eager={str(args.enforce_eager).lower()}"]  # fmt: skip
+    rlvr_cmd = [
+        str(Path(sys.executable).parent / "rlvr"),
+        "bench",
+        "run",
+        "math500",
+        "--engine",
+        "vllm",
+        "--data-dir",
+        args.data_dir,
+        "--out",
+        str(work / "rlvr_run"),
+        *common,
+        "-e",
+        f"enforce_eager={str(args.enforce_eager).lower()}",
+    ]
     times = {"bare": timed(bare_cmd, work / "bare.log"), "rlvr": timed(rlvr_cmd, work / "rlvr.log")}
     lm_scores = None
     if args.lm_eval:
@@ -189,16 +261,20 @@ def main() -> None:
     bare_texts = json.loads((work / "bare.json").read_text())
     same = sum(a == b for x, y in zip(rlvr_texts, bare_texts) for a, b in zip(x, y))
     total = sum(len(x) for x in bare_texts)
-    print(f"MATH-500 first {args.limit}, n={args.n}, temperature {args.temperature}, max {args.max_tokens} tokens, "
-          f"eager={args.enforce_eager}; work dir {work}")  # fmt: skip
+    print(
+        f"MATH-500 first {args.limit}, n={args.n}, temperature {args.temperature}, max {args.max_tokens} tokens, "
+        f"eager={args.enforce_eager}; work dir {work}"
+    )
     for name, seconds in times.items():
         print(f"  {name:8s} {seconds:7.1f} s   ratio to bare {seconds / times['bare']:.3f}")
     print(f"  completions identical to bare: {same}/{total}")
     if lm_scores is not None:
         ours = [int(details[details.problem_id == pid]["correct"].iloc[0]) for pid in ids]
         agree = sum(a == b for a, b in zip(ours, lm_scores))
-        print(f"  correct: rlvr {sum(ours)}/{len(ids)}, lm_eval {sum(lm_scores)}/{len(ids)}; "
-              f"per-problem agreement {agree}/{len(ids)}")  # fmt: skip
+        print(
+            f"  correct: rlvr {sum(ours)}/{len(ids)}, lm_eval {sum(lm_scores)}/{len(ids)}; "
+            f"per-problem agreement {agree}/{len(ids)}"
+        )
     print(f"rlvr/bare = {times['rlvr'] / times['bare']:.3f} (target <= 1.10)")
 
 

@@ -42,12 +42,26 @@ def run_rlvr(args: argparse.Namespace, rollout: str, checkpointing: bool) -> lis
     data = Path(args.work) / "prompts.jsonl"
     data.write_text("".join(json.dumps(p) + "\n" for p in prompts(args.prompts * args.steps)))
     config = GRPOConfig(
-        model=args.model, data=str(data), template="plain", num_prompts=args.prompts * args.steps,
-        prompts_per_step=args.prompts, num_generations=args.generations, max_new_tokens=args.max_tokens,
-        temperature=1.0, learning_rate=1e-6, steps=args.steps, micro_batch_size=args.prompts * args.generations,
-        gradient_checkpointing=checkpointing, dtype="float32", rollout=rollout, beta=0.0, loss_aggregation="dapo",
-        output_dir=str(Path(args.work) / f"rlvr-{rollout}"), resume=False, log_entropy=False,
-    )  # fmt: skip
+        model=args.model,
+        data=str(data),
+        template="plain",
+        num_prompts=args.prompts * args.steps,
+        prompts_per_step=args.prompts,
+        num_generations=args.generations,
+        max_new_tokens=args.max_tokens,
+        temperature=1.0,
+        learning_rate=1e-6,
+        steps=args.steps,
+        micro_batch_size=args.prompts * args.generations,
+        gradient_checkpointing=checkpointing,
+        dtype="float32",
+        rollout=rollout,
+        beta=0.0,
+        loss_aggregation="dapo",
+        output_dir=str(Path(args.work) / f"rlvr-{rollout}"),
+        resume=False,
+        log_entropy=False,
+    )
     from rlvr.verifiers import parse_spec
 
     trainer = GRPOTrainer(config, reward=parse_spec(REWARD, prefilled_think=True))
@@ -85,15 +99,34 @@ def run_trl(args: argparse.Namespace) -> list[float]:
     timer = StepTimer()
     batch = args.prompts * args.generations
     config = GRPOConfig(
-        output_dir=str(Path(args.work) / "trl"), per_device_train_batch_size=batch, gradient_accumulation_steps=1,
-        num_generations=args.generations, max_completion_length=args.max_tokens, temperature=1.0,
-        learning_rate=1e-6, max_steps=args.steps, beta=0.0, loss_type="dapo", gradient_checkpointing=True,
-        bf16=False, use_cpu=True, logging_steps=1, report_to=[], save_strategy="no", use_vllm=False,
-        num_iterations=1, seed=0, shuffle_dataset=False,
-    )  # fmt: skip
-    trainer = GRPOTrainer(model=args.model, reward_funcs=rlvr_reward, args=config,
-                          train_dataset=Dataset.from_list(prompts(args.prompts * args.steps)),
-                          callbacks=[timer])  # fmt: skip
+        output_dir=str(Path(args.work) / "trl"),
+        per_device_train_batch_size=batch,
+        gradient_accumulation_steps=1,
+        num_generations=args.generations,
+        max_completion_length=args.max_tokens,
+        temperature=1.0,
+        learning_rate=1e-6,
+        max_steps=args.steps,
+        beta=0.0,
+        loss_type="dapo",
+        gradient_checkpointing=True,
+        bf16=False,
+        use_cpu=True,
+        logging_steps=1,
+        report_to=[],
+        save_strategy="no",
+        use_vllm=False,
+        num_iterations=1,
+        seed=0,
+        shuffle_dataset=False,
+    )
+    trainer = GRPOTrainer(
+        model=args.model,
+        reward_funcs=rlvr_reward,
+        args=config,
+        train_dataset=Dataset.from_list(prompts(args.prompts * args.steps)),
+        callbacks=[timer],
+    )
     trainer.train()
     return timer.times
 
@@ -128,9 +161,26 @@ def main() -> None:
     extra = ["rlvr-vllm-shared", "rlvr-vllm_server-shared"] if args.vllm else []
     for name in ["rlvr-hf", "rlvr-hf-shared", "trl"] + extra:
         result = work / f"{name}.json"
-        cmd = [sys.executable, __file__, "--child", name, "--result", str(result), "--work", str(work),
-               "--model", args.model, "--steps", str(args.steps), "--prompts", str(args.prompts),
-               "--generations", str(args.generations), "--max-tokens", str(args.max_tokens)]  # fmt: skip
+        cmd = [
+            sys.executable,
+            __file__,
+            "--child",
+            name,
+            "--result",
+            str(result),
+            "--work",
+            str(work),
+            "--model",
+            args.model,
+            "--steps",
+            str(args.steps),
+            "--prompts",
+            str(args.prompts),
+            "--generations",
+            str(args.generations),
+            "--max-tokens",
+            str(args.max_tokens),
+        ]
         with (work / f"{name}.log").open("w") as log:
             code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT).returncode
         if code != 0:

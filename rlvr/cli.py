@@ -58,10 +58,15 @@ def score(
         ) as progress:
             task = progress.add_task("score", total=None)
             summary = score_file(
-                input, out, verifier, completion_col, answer_col, workers,
+                input,
+                out,
+                verifier,
+                completion_col,
+                answer_col,
+                workers,
                 on_progress=lambda k: progress.advance(task, k),
                 on_start=lambda rows: progress.update(task, total=rows),
-            )  # fmt: skip
+            )
     except (RlvrError, ValueError) as exc:
         _fail(str(exc))
         return
@@ -70,9 +75,13 @@ def score(
         table.add_column(column, justify="right")
     accuracy = "n/a" if summary.accuracy is None else f"{summary.accuracy:.3f}"
     table.add_row(
-        str(summary.rows), f"{summary.mean_reward:.3f}", accuracy, str(summary.timeouts),
-        str(summary.errors), f"{summary.rows_per_s:.0f}",
-    )  # fmt: skip
+        str(summary.rows),
+        f"{summary.mean_reward:.3f}",
+        accuracy,
+        str(summary.timeouts),
+        str(summary.errors),
+        f"{summary.rows_per_s:.0f}",
+    )
     console.print(table)
 
 

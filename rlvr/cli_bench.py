@@ -90,12 +90,25 @@ def run_command(
             engine = "ray"
         sampling = SamplingConfig(n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed)
         config = BenchConfig(
-            benchmarks=benchmarks, model=model, engine=engine, engine_options=options, sampling=sampling,
-            template=template, think=think, limit=limit, data_dir=data_dir, seed=seed,
+            benchmarks=benchmarks,
+            model=model,
+            engine=engine,
+            engine_options=options,
+            sampling=sampling,
+            template=template,
+            think=think,
+            limit=limit,
+            data_dir=data_dir,
+            seed=seed,
             score_workers=score_workers,
-        )  # fmt: skip
-        progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), console=err_console)  # fmt: skip
+        )
+        progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+        )
         task = progress.add_task("generating", total=None)
 
         def started(total: int, done: int) -> None:  # the data loaded: show the bar from here on

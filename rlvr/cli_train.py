@@ -54,8 +54,12 @@ def _summary(history: list[dict], output_dir: str) -> None:
     window = max(1, min(10, len(history) // 2))
     table = Table("", "reward", "completion length", "step time (s)")
     for label, part in (("first steps", history[:window]), ("last steps", history[-window:])):
-        table.add_row(f"{label} ({len(part)})", f"{_mean(part, 'reward'):.3f}", f"{_mean(part, 'completion_length'):.1f}",
-                      f"{_mean(part, 'step_time_s'):.2f}")  # fmt: skip
+        table.add_row(
+            f"{label} ({len(part)})",
+            f"{_mean(part, 'reward'):.3f}",
+            f"{_mean(part, 'completion_length'):.1f}",
+            f"{_mean(part, 'step_time_s'):.2f}",
+        )
     console.print(table)
     console.print(f"metrics: {Path(output_dir) / 'metrics.jsonl'}")
 

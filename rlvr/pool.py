@@ -266,9 +266,13 @@ class DeadlinePool:
             rest = [k for k in range(len(chunk.args)) if k not in chunk.reported]
             if rest:
                 retry = _Chunk(
-                    chunk.batch, chunk.fn_key, chunk.fn_payload, chunk.timeout_s,
-                    [chunk.indices[k] for k in rest], [chunk.args[k] for k in rest],
-                )  # fmt: skip
+                    chunk.batch,
+                    chunk.fn_key,
+                    chunk.fn_payload,
+                    chunk.timeout_s,
+                    [chunk.indices[k] for k in rest],
+                    [chunk.args[k] for k in rest],
+                )
                 with self._lock:
                     self._queue.appendleft(retry)
         idx = self._workers.index(worker)

@@ -235,9 +235,13 @@ def serve_one(request):
     for fd in (stdin_r, stdout_w, stderr_w):
         os.close(fd)
     out, err, timed_out, overflow = communicate(
-        stdin_w, stdout_r, stderr_r, base64.b64decode(request["stdin"]), start + request["timeout_s"],
+        stdin_w,
+        stdout_r,
+        stderr_r,
+        base64.b64decode(request["stdin"]),
+        start + request["timeout_s"],
         request["max_output"],
-    )  # fmt: skip
+    )
     if timed_out or overflow:
         os.kill(child, signal.SIGKILL)  # the program dies with it (PDEATHSIG), and its PID namespace
     _, status = os.waitpid(child, 0)

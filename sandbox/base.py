@@ -42,10 +42,13 @@ class Sandbox(BaseModel):
             if not name or name.startswith("/") or ".." in parts or "" in parts:
                 raise ConfigError("files", f"{name!r} must be a relative path inside the work directory")
         request = ExecRequest(
-            code=code, language=language, stdin=stdin, files=files,  # type: ignore[arg-type]
+            code=code,
+            language=language,
+            stdin=stdin,
+            files=files,  # type: ignore[arg-type]
             timeout_s=self.timeout_s if timeout_s is None else timeout_s,
             memory_mb=self.memory_mb if memory_mb is None else memory_mb,
-        )  # fmt: skip
+        )
         return self._run_one(request)
 
     def run_many(

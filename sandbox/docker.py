@@ -43,16 +43,18 @@ def _wrapper(clean_before: bool, clean_after: bool) -> str:
     """One exec per step: clear what a previous run may have left, unpack the files, run the
     program on the exec's stdin, then kill every other process of the sandbox user (PID 1 is
     immune) so that no daemon outlives the run or holds its output open, and clear again."""
-    return "\n".join([
-        _CLEANUP if clean_before else "",
-        "cd /work || exit 125",
-        'if [ -n "$RLVR_FILES" ]; then printf %s "$RLVR_FILES" | base64 -d | tar -x -C /work || exit 124; fi',
-        "unset RLVR_FILES",
-        '"$@"',
-        "code=$?",
-        _CLEANUP if clean_after else "",
-        "exit $code",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            _CLEANUP if clean_before else "",
+            "cd /work || exit 125",
+            'if [ -n "$RLVR_FILES" ]; then printf %s "$RLVR_FILES" | base64 -d | tar -x -C /work || exit 124; fi',
+            "unset RLVR_FILES",
+            '"$@"',
+            "code=$?",
+            _CLEANUP if clean_after else "",
+            "exit $code",
+        ]
+    )
 
 
 _MAX_ENV_FILES = 96 * 1024  # larger file sets go through a tar exec (one argument may hold 128 KiB)
@@ -131,13 +133,24 @@ class DockerSandbox(Sandbox):
 
     def _start(self, memory_mb: int):
         container = self._client.containers.run(
-            self.image, ["python3", "-I", "-S", "-c", _REAPER], detach=True, init=False,
-            network_mode="none", read_only=True, user=USER,
+            self.image,
+            ["python3", "-I", "-S", "-c", _REAPER],
+            detach=True,
+            init=False,
+            network_mode="none",
+            read_only=True,
+            user=USER,
             tmpfs={"/work": f"size={self.workdir_mb}m,mode=1777,exec", "/tmp": "size=64m,mode=1777"},
-            mem_limit=f"{memory_mb}m", memswap_limit=f"{memory_mb}m", pids_limit=self.max_pids,
-            nano_cpus=int(self.cpus * 1e9), cap_drop=["ALL"], security_opt=["no-new-privileges"],
-            environment={}, labels={LABEL: str(os.getpid())}, hostname="sandbox",
-        )  # fmt: skip
+            mem_limit=f"{memory_mb}m",
+            memswap_limit=f"{memory_mb}m",
+            pids_limit=self.max_pids,
+            nano_cpus=int(self.cpus * 1e9),
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            environment={},
+            labels={LABEL: str(os.getpid())},
+            hostname="sandbox",
+        )
         container.reload()  # attrs["State"]["Pid"]: the init, which cleanup must spare
         return container
 
@@ -252,9 +265,15 @@ class DockerSandbox(Sandbox):
         # after a timeout or overflow the status is decided: do not wait on a busy daemon
         exit_code = None if timed_out or overflow else _wait_exit(api, exec_id)
         return classify(
-            exit_code=exit_code, stdout=stdout, stderr=stderr, duration_s=duration, timed_out=timed_out,
-            overflow=overflow, oom=_oom_kills(container.id) > oom_before, cap=self.max_output_bytes,
-        )  # fmt: skip
+            exit_code=exit_code,
+            stdout=stdout,
+            stderr=stderr,
+            duration_s=duration,
+            timed_out=timed_out,
+            overflow=overflow,
+            oom=_oom_kills(container.id) > oom_before,
+            cap=self.max_output_bytes,
+        )
 
 
 def _tar(files: dict[str, bytes]) -> bytes:

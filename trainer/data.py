@@ -49,8 +49,9 @@ def prefills_think(template: str) -> bool:
     return template in ("r1_zero", "chat")
 
 
-def load_problems(data: str, limit: int, prompt_field: str, answer_field: str, split: str = "train",
-                  seed: int = 0) -> list[TrainProblem]:  # fmt: skip
+def load_problems(
+    data: str, limit: int, prompt_field: str, answer_field: str, split: str = "train", seed: int = 0
+) -> list[TrainProblem]:
     """`builtin:NAME` (a generated suite), a local JSONL/CSV/Parquet file, or a hub dataset id."""
     if data.startswith("builtin:"):
         from rlvr.benchmarks.procedural import GENERATED

@@ -35,17 +35,23 @@ class Rollouts:
 
     def select(self, keep: torch.Tensor) -> Rollouts:
         index = [i for i, k in enumerate(keep.tolist()) if k]
-        return Rollouts([self.problems[i] for i in index], [self.prompts[i] for i in index],
-                        [self.samples[i] for i in index], self.rewards[index],
-                        {k: v[index] for k, v in self.components.items()})  # fmt: skip
+        return Rollouts(
+            [self.problems[i] for i in index],
+            [self.prompts[i] for i in index],
+            [self.samples[i] for i in index],
+            self.rewards[index],
+            {k: v[index] for k, v in self.components.items()},
+        )
 
     @staticmethod
     def concat(parts: list[Rollouts]) -> Rollouts:
         return Rollouts(
-            [p for r in parts for p in r.problems], [p for r in parts for p in r.prompts],
-            [s for r in parts for s in r.samples], torch.cat([r.rewards for r in parts]),
+            [p for r in parts for p in r.problems],
+            [p for r in parts for p in r.prompts],
+            [s for r in parts for s in r.samples],
+            torch.cat([r.rewards for r in parts]),
             {k: torch.cat([r.components[k] for r in parts]) for k in parts[0].components},
-        )  # fmt: skip
+        )
 
 
 class GRPOTrainer:
@@ -55,18 +61,31 @@ class GRPOTrainer:
         self.config = config
         torch.manual_seed(config.seed)
         self.model, self.tokenizer = load_policy(
-            config.model, config.dtype, config.gradient_checkpointing, config.lora_r, config.lora_alpha,
+            config.model,
+            config.dtype,
+            config.gradient_checkpointing,
+            config.lora_r,
+            config.lora_alpha,
             config.lora_target_modules,
-        )  # fmt: skip
+        )
         self.model.train()
         self.device = next(self.model.parameters()).device
         self.reference = self._reference() if config.beta > 0 else None
-        self.optimizer = torch.optim.AdamW([p for p in self.model.parameters() if p.requires_grad],
-                                           lr=config.learning_rate, weight_decay=config.weight_decay)  # fmt: skip
+        self.optimizer = torch.optim.AdamW(
+            [p for p in self.model.parameters() if p.requires_grad],
+            lr=config.learning_rate,
+            weight_decay=config.weight_decay,
+        )
         options = {"prefilled_think": prefills_think(config.template), **config.reward_options}
         self.reward = reward or parse_spec(config.reward, **options)
-        self.problems = load_problems(config.data, config.num_prompts, config.prompt_field, config.answer_field,
-                                      config.split, config.seed)  # fmt: skip
+        self.problems = load_problems(
+            config.data,
+            config.num_prompts,
+            config.prompt_field,
+            config.answer_field,
+            config.split,
+            config.seed,
+        )
         self.order = self._problem_order()
         self.rollout = self._rollout()
         self.step = 0
@@ -88,8 +107,9 @@ class GRPOTrainer:
         if c.rollout == "vllm_server":
             from .vllm_server import VLLMServerRollout
 
-            rollout: Rollout = VLLMServerRollout(c.model, c.dtype, c.seed, self._max_len(),
-                                                 url=c.vllm_server_url, **c.vllm_options)  # fmt: skip
+            rollout: Rollout = VLLMServerRollout(
+                c.model, c.dtype, c.seed, self._max_len(), url=c.vllm_server_url, **c.vllm_options
+            )
         else:
             rollout = VLLMRollout(c.model, c.dtype, c.seed, self._max_len(), **c.vllm_options)
         rollout.sync(self.model)  # a resumed or LoRA policy differs from the checkpoint on disk
@@ -194,13 +214,17 @@ class GRPOTrainer:
         with self.model.disable_adapter():
             return self.log_probs_without_grad(self.model, batch)
 
-    def optimize(self, batch: Batch, advantages: torch.Tensor, old: torch.Tensor | None,
-                 ref: torch.Tensor | None) -> dict[str, float]:  # fmt: skip
+    def optimize(
+        self, batch: Batch, advantages: torch.Tensor, old: torch.Tensor | None, ref: torch.Tensor | None
+    ) -> dict[str, float]:
         """One optimizer step over the whole batch in micro-batches; the loss of each micro-batch
         carries the whole batch's normalizers, so accumulation gives exactly the batch loss."""
         c = self.config
-        totals = {"num_sequences": len(batch), "num_tokens": int(batch.completion_mask.sum()),
-                  "max_tokens": c.max_new_tokens}  # fmt: skip
+        totals = {
+            "num_sequences": len(batch),
+            "num_tokens": int(batch.completion_mask.sum()),
+            "max_tokens": c.max_new_tokens,
+        }
         sums: dict[str, float] = {"loss": 0.0, "kl": 0.0, "entropy": 0.0, "clip_low": 0.0, "clip_high": 0.0}
         tokens = max(totals["num_tokens"], 1)
         for rows in self.micro_batches(len(batch)):
@@ -246,15 +270,19 @@ class GRPOTrainer:
         samples = [s for g in rollouts.samples for s in g]
         lengths = [len(s.completion_ids) for s in samples]
         metrics = {
-            "step": self.step, "reward": float(rollouts.rewards.mean()), "reward_std": float(rollouts.rewards.std()),
+            "step": self.step,
+            "reward": float(rollouts.rewards.mean()),
+            "reward_std": float(rollouts.rewards.std()),
             **{f"reward/{k}": float(v.mean()) for k, v in rollouts.components.items()},
-            **stats, **losses,
+            **stats,
+            **losses,
             "completion_length": sum(lengths) / len(lengths),
             "truncated_fraction": sum(s.truncated for s in samples) / len(samples),
-            "step_time_s": elapsed, "rollout_time_s": generated - started,
+            "step_time_s": elapsed,
+            "rollout_time_s": generated - started,
             "sync_time_s": started + elapsed - optimized,
             "tokens_per_s": sum(lengths) / max(elapsed, 1e-9),
-        }  # fmt: skip
+        }
         self.log.write(metrics, example=samples[0].text)
         return metrics
 

@@ -45,14 +45,21 @@ class MetricsLog:
     def progress(self, total: int, start: int = 0) -> Iterator[Callable[[dict[str, float]], None]]:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        columns = (TextColumn("GRPO"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   TextColumn("{task.fields[status]}"))  # fmt: skip
+        columns = (
+            TextColumn("GRPO"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[status]}"),
+        )
         with Progress(*columns, transient=False) as bar:
             task = bar.add_task("train", total=total, completed=start, status="")
 
             def advance(metrics: dict[str, float]) -> None:
-                status = (f"reward {metrics['reward']:.3f}  len {metrics['completion_length']:.0f}  "
-                          f"{metrics['step_time_s']:.1f} s/step")  # fmt: skip
+                status = (
+                    f"reward {metrics['reward']:.3f}  len {metrics['completion_length']:.0f}  "
+                    f"{metrics['step_time_s']:.1f} s/step"
+                )
                 bar.update(task, advance=1, status=status)
 
             yield advance

@@ -17,8 +17,14 @@ def resolve_dtype(name: str) -> torch.dtype:
     return {"float32": torch.float32, "bfloat16": torch.bfloat16}[name]
 
 
-def load_policy(model_name: str, dtype: str = "auto", gradient_checkpointing: bool = True, lora_r: int = 0,
-                lora_alpha: int = 32, lora_target_modules: list[str] | str = "all-linear") -> tuple[Any, Any]:  # fmt: skip
+def load_policy(
+    model_name: str,
+    dtype: str = "auto",
+    gradient_checkpointing: bool = True,
+    lora_r: int = 0,
+    lora_alpha: int = 32,
+    lora_target_modules: list[str] | str = "all-linear",
+) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_name)
@@ -33,8 +39,12 @@ def load_policy(model_name: str, dtype: str = "auto", gradient_checkpointing: bo
     if lora_r > 0:
         from peft import LoraConfig, get_peft_model
 
-        model = get_peft_model(model, LoraConfig(r=lora_r, lora_alpha=lora_alpha, target_modules=lora_target_modules,
-                                                 task_type="CAUSAL_LM"))  # fmt: skip
+        model = get_peft_model(
+            model,
+            LoraConfig(
+                r=lora_r, lora_alpha=lora_alpha, target_modules=lora_target_modules, task_type="CAUSAL_LM"
+            ),
+        )
     return model, tokenizer
 
 
@@ -49,8 +59,12 @@ class Batch:
     completion_mask: torch.Tensor  # (B, C): 1 on real completion tokens
 
     def rows(self, start: int, stop: int) -> Batch:
-        return Batch(*(t[start:stop] for t in (self.input_ids, self.attention_mask, self.completion_ids,
-                                                self.completion_mask)))  # fmt: skip
+        return Batch(
+            *(
+                t[start:stop]
+                for t in (self.input_ids, self.attention_mask, self.completion_ids, self.completion_mask)
+            )
+        )
 
     def __len__(self) -> int:
         return self.input_ids.shape[0]
@@ -98,9 +112,13 @@ def completion_log_probs(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """log π(token) for each completion token, at the sampling temperature."""
     width_c = batch.completion_ids.shape[1]
-    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
-                   position_ids=positions(batch.attention_mask), logits_to_keep=width_c + 1,
-                   use_cache=False).logits[:, :-1]  # fmt: skip
+    logits = model(
+        input_ids=batch.input_ids,
+        attention_mask=batch.attention_mask,
+        position_ids=positions(batch.attention_mask),
+        logits_to_keep=width_c + 1,
+        use_cache=False,
+    ).logits[:, :-1]
     return _scored(logits, batch.completion_ids, temperature, with_entropy)
 
 
@@ -117,13 +135,23 @@ def grouped_completion_log_probs(
     width_p = batch.input_ids.shape[1] - width_c
     prompt_ids = batch.input_ids[::group_size, :width_p]
     prompt_mask = batch.attention_mask[::group_size, :width_p]
-    prompt = model(input_ids=prompt_ids, attention_mask=prompt_mask, use_cache=True, logits_to_keep=1,
-                   position_ids=positions(prompt_mask))  # fmt: skip
+    prompt = model(
+        input_ids=prompt_ids,
+        attention_mask=prompt_mask,
+        use_cache=True,
+        logits_to_keep=1,
+        position_ids=positions(prompt_mask),
+    )
     cache = prompt.past_key_values
     cache.batch_repeat_interleave(group_size)
-    rest = model(input_ids=batch.completion_ids, attention_mask=batch.attention_mask,
-                 position_ids=positions(batch.attention_mask)[:, width_p:], past_key_values=cache,
-                 use_cache=True, logits_to_keep=width_c)  # fmt: skip
+    rest = model(
+        input_ids=batch.completion_ids,
+        attention_mask=batch.attention_mask,
+        position_ids=positions(batch.attention_mask)[:, width_p:],
+        past_key_values=cache,
+        use_cache=True,
+        logits_to_keep=width_c,
+    )
     # the prompt's last position predicts completion token 0; completion position t predicts t + 1
     logits = torch.cat(
         [prompt.logits[:, -1:].repeat_interleave(group_size, dim=0), rest.logits[:, :-1]], dim=1

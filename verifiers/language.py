@@ -42,15 +42,53 @@ _WORD = re.compile(
     )
 )
 LANGUAGE_SCRIPTS: dict[str, set[str]] = {
-    "zh": {"han"}, "ja": {"han", "kana"}, "ko": {"hangul", "han"},
-    "ru": {"cyrillic"}, "uk": {"cyrillic"}, "bg": {"cyrillic"}, "sr": {"cyrillic"},
-    "el": {"greek"}, "ar": {"arabic"}, "fa": {"arabic"}, "ur": {"arabic"}, "he": {"hebrew"},
-    "hi": {"devanagari"}, "mr": {"devanagari"}, "ne": {"devanagari"}, "th": {"thai"},
-}  # fmt: skip
+    "zh": {"han"},
+    "ja": {"han", "kana"},
+    "ko": {"hangul", "han"},
+    "ru": {"cyrillic"},
+    "uk": {"cyrillic"},
+    "bg": {"cyrillic"},
+    "sr": {"cyrillic"},
+    "el": {"greek"},
+    "ar": {"arabic"},
+    "fa": {"arabic"},
+    "ur": {"arabic"},
+    "he": {"hebrew"},
+    "hi": {"devanagari"},
+    "mr": {"devanagari"},
+    "ne": {"devanagari"},
+    "th": {"thai"},
+}
 LATIN_LANGUAGES = [
-    "en", "fr", "de", "es", "it", "pt", "nl", "pl", "sv", "da", "no", "fi", "cs", "ro", "hu", "tr",
-    "id", "vi", "ca", "hr", "sk", "sl", "et", "lv", "lt", "ms", "tl", "sw",
-]  # fmt: skip
+    "en",
+    "fr",
+    "de",
+    "es",
+    "it",
+    "pt",
+    "nl",
+    "pl",
+    "sv",
+    "da",
+    "no",
+    "fi",
+    "cs",
+    "ro",
+    "hu",
+    "tr",
+    "id",
+    "vi",
+    "ca",
+    "hr",
+    "sk",
+    "sl",
+    "et",
+    "lv",
+    "lt",
+    "ms",
+    "tl",
+    "sw",
+]
 for _code in LATIN_LANGUAGES:
     LANGUAGE_SCRIPTS[_code] = {"latin"}
 # languages that share a script with others and need identification, not just script

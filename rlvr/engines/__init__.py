@@ -53,5 +53,13 @@ def list_engines() -> list[str]:
     return ENGINES.names()
 
 
-__all__ = ["ENGINES", "Completion", "Engine", "Request", "SamplingConfig", "get_engine", "list_engines",
-           "stable_seed"]  # fmt: skip
+__all__ = [
+    "ENGINES",
+    "Completion",
+    "Engine",
+    "Request",
+    "SamplingConfig",
+    "get_engine",
+    "list_engines",
+    "stable_seed",
+]

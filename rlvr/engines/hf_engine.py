@@ -63,11 +63,18 @@ class HFEngine(Engine):
         if seed is not None:
             torch.manual_seed(seed)
         greedy = sampling.temperature == 0
-        kwargs: dict[str, Any] = {"do_sample": not greedy, "max_new_tokens": sampling.max_tokens,
-                                  "num_return_sequences": sampling.n, "pad_token_id": self.pad_id}  # fmt: skip
+        kwargs: dict[str, Any] = {
+            "do_sample": not greedy,
+            "max_new_tokens": sampling.max_tokens,
+            "num_return_sequences": sampling.n,
+            "pad_token_id": self.pad_id,
+        }
         if not greedy:
-            kwargs.update(temperature=sampling.temperature, top_p=sampling.top_p,
-                          top_k=sampling.top_k if sampling.top_k > 0 else None)  # fmt: skip
+            kwargs.update(
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                top_k=sampling.top_k if sampling.top_k > 0 else None,
+            )
         if sampling.stop:
             kwargs.update(stop_strings=list(sampling.stop), tokenizer=self.tokenizer)
         with torch.inference_mode():
@@ -94,5 +101,9 @@ class HFEngine(Engine):
         import torch
         import transformers
 
-        return {"engine": self.name, **self.options, "transformers": transformers.__version__,
-                "torch": torch.__version__}  # fmt: skip
+        return {
+            "engine": self.name,
+            **self.options,
+            "transformers": transformers.__version__,
+            "torch": torch.__version__,
+        }

@@ -87,8 +87,9 @@ class OpenAIEngine(Engine):
     async def _run_all(self, requests, sampling, seeds, results: queue.Queue, stop: threading.Event) -> None:
         from openai import AsyncOpenAI
 
-        client = AsyncOpenAI(base_url=self.base_url, api_key=self.api_key,
-                             max_retries=self.max_retries, timeout=self.timeout_s)  # fmt: skip
+        client = AsyncOpenAI(
+            base_url=self.base_url, api_key=self.api_key, max_retries=self.max_retries, timeout=self.timeout_s
+        )
         limit = asyncio.Semaphore(self.concurrency)
 
         async def one_sample(request: Request, seed: int | None) -> Completion:
@@ -118,8 +119,13 @@ class OpenAIEngine(Engine):
     async def _sample(
         self, client: Any, request: Request, sampling: SamplingConfig, seed: int | None
     ) -> Completion:
-        common: dict[str, Any] = {"model": self.model, "n": 1, "temperature": sampling.temperature,
-                                  "top_p": sampling.top_p, "max_tokens": sampling.max_tokens}  # fmt: skip
+        common: dict[str, Any] = {
+            "model": self.model,
+            "n": 1,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "max_tokens": sampling.max_tokens,
+        }
         if seed is not None:
             common["seed"] = seed
         if sampling.stop:
@@ -145,6 +151,12 @@ class OpenAIEngine(Engine):
     def info(self) -> dict[str, Any]:
         import openai
 
-        return {"engine": self.name, "model": self.model, "base_url": self.base_url,
-                "concurrency": self.concurrency, "max_retries": self.max_retries,
-                "timeout_s": self.timeout_s, "openai": openai.__version__}  # fmt: skip
+        return {
+            "engine": self.name,
+            "model": self.model,
+            "base_url": self.base_url,
+            "concurrency": self.concurrency,
+            "max_retries": self.max_retries,
+            "timeout_s": self.timeout_s,
+            "openai": openai.__version__,
+        }

@@ -77,9 +77,15 @@ class RayEngine(Engine):
         if not ray.is_initialized():
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
         self.chunk_size = chunk_size
-        self.options = {"model": model, "engine": engine, "replicas": replicas, "chunk_size": chunk_size,
-                        "engine_options": dict(engine_options or {}), "num_cpus_per_replica": num_cpus_per_replica,
-                        "num_gpus_per_replica": num_gpus_per_replica}  # fmt: skip
+        self.options = {
+            "model": model,
+            "engine": engine,
+            "replicas": replicas,
+            "chunk_size": chunk_size,
+            "engine_options": dict(engine_options or {}),
+            "num_cpus_per_replica": num_cpus_per_replica,
+            "num_gpus_per_replica": num_gpus_per_replica,
+        }
         actor = ray.remote(_Replica).options(num_cpus=num_cpus_per_replica, num_gpus=num_gpus_per_replica)
         self.replicas = [actor.remote(engine, model, dict(engine_options or {})) for _ in range(replicas)]
         # surface a replica that cannot start (bad model path, missing package) here, not later
@@ -92,8 +98,10 @@ class RayEngine(Engine):
 
         validate_requests(requests)
         request_seeds = seeds_for(sampling, len(requests), seeds)
-        chunks = [list(range(i, min(i + self.chunk_size, len(requests))))
-                  for i in range(0, len(requests), self.chunk_size)]  # fmt: skip
+        chunks = [
+            list(range(i, min(i + self.chunk_size, len(requests))))
+            for i in range(0, len(requests), self.chunk_size)
+        ]
         pending = {}
         for j, chunk in enumerate(chunks):
             replica = self.replicas[j % len(self.replicas)]

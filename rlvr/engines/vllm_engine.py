@@ -73,10 +73,15 @@ class VLLMEngine(Engine):
         # prefill is chunked, so on CPU the engine-wide seed is used instead of one per request.
         self.per_request_seeds = (not cpu) if per_request_seeds is None else per_request_seeds
         self.options = {
-            "model": model, "tensor_parallel_size": tensor_parallel_size,
-            "gpu_memory_utilization": gpu_memory_utilization, "max_model_len": max_model_len,
-            "dtype": dtype, "enforce_eager": enforce_eager, "seed": seed, **engine_kwargs,
-        }  # fmt: skip
+            "model": model,
+            "tensor_parallel_size": tensor_parallel_size,
+            "gpu_memory_utilization": gpu_memory_utilization,
+            "max_model_len": max_model_len,
+            "dtype": dtype,
+            "enforce_eager": enforce_eager,
+            "seed": seed,
+            **engine_kwargs,
+        }
         self.tokenizer = AutoTokenizer.from_pretrained(model)
         self.llm = vllm.LLM(**{k: v for k, v in self.options.items() if v is not None})
 
@@ -116,9 +121,14 @@ class VLLMEngine(Engine):
         from vllm import SamplingParams
 
         return SamplingParams(
-            n=sampling.n, temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k,
-            max_tokens=sampling.max_tokens, seed=seed, stop=list(sampling.stop) or None,
-        )  # fmt: skip
+            n=sampling.n,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            top_k=sampling.top_k,
+            max_tokens=sampling.max_tokens,
+            seed=seed,
+            stop=list(sampling.stop) or None,
+        )
 
     @staticmethod
     def _completion(output: Any) -> Completion:
@@ -134,8 +144,14 @@ class VLLMEngine(Engine):
         import vllm
 
         device = "cpu" if on_cpu() else "gpu"
-        return {"engine": self.name, **self.options, "device": device, "per_request_seeds": self.per_request_seeds,
-                "vllm": vllm.__version__, "torch": torch.__version__}  # fmt: skip
+        return {
+            "engine": self.name,
+            **self.options,
+            "device": device,
+            "per_request_seeds": self.per_request_seeds,
+            "vllm": vllm.__version__,
+            "torch": torch.__version__,
+        }
 
     def close(self) -> None:
         llm = getattr(self, "llm", None)

@@ -40,9 +40,12 @@ class VLLMServeProcess:
         fd, self.log_path = tempfile.mkstemp(prefix="rlvr-vllm-serve-", suffix=".log")
         with os.fdopen(fd, "w") as log:
             self.process: subprocess.Popen | None = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
                 start_new_session=True,
-            )  # fmt: skip
+            )
         self.url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + timeout
         while not _healthy(self.url):

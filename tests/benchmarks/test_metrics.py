@@ -24,14 +24,15 @@ def humaneval_closed_form(n: int, c: int, k: int) -> float:
 @pytest.mark.parametrize(
     "n, c, k, expected",
     [
-        (1, 1, 1, 1.0), (1, 0, 1, 0.0),
-        (4, 2, 1, 0.5),              # pass@1 = c/n
-        (4, 2, 2, 1 - 1 / 6),        # C(2,2)/C(4,2) = 1/6 all-wrong pairs
-        (5, 1, 5, 1.0),              # every draw includes the correct one
-        (10, 3, 2, 1 - 21 / 45),     # C(7,2)=21, C(10,2)=45
+        (1, 1, 1, 1.0),
+        (1, 0, 1, 0.0),
+        (4, 2, 1, 0.5),  # pass@1 = c/n
+        (4, 2, 2, 1 - 1 / 6),  # C(2,2)/C(4,2) = 1/6 all-wrong pairs
+        (5, 1, 5, 1.0),  # every draw includes the correct one
+        (10, 3, 2, 1 - 21 / 45),  # C(7,2)=21, C(10,2)=45
         (16, 0, 8, 0.0),
     ],
-)  # fmt: skip
+)
 def test_pass_at_k_by_hand(n, c, k, expected):
     assert pass_at_k(n, c, k) == pytest.approx(expected)
 

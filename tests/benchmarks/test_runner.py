@@ -25,8 +25,14 @@ RLVR = str(Path(sys.executable).with_name("rlvr"))
 
 
 def _config(model, **changes):
-    fields = dict(benchmarks=["arith"], model=model, engine="hf", engine_options={"batch_size": 4},
-                  sampling=SamplingConfig(n=2, max_tokens=8), limit=5)  # fmt: skip
+    fields = dict(
+        benchmarks=["arith"],
+        model=model,
+        engine="hf",
+        engine_options={"batch_size": 4},
+        sampling=SamplingConfig(n=2, max_tokens=8),
+        limit=5,
+    )
     fields.update(changes)
     return BenchConfig(**fields)
 
@@ -96,8 +102,26 @@ def test_a_problem_with_fewer_samples_fails_loudly(finished_run, tmp_path):
 
 def test_resume_after_kill_9_loses_and_duplicates_nothing(tiny_model, tmp_path):
     out = tmp_path / "killed"
-    cmd = [RLVR, "bench", "run", "arith", "--model", tiny_model, "--engine", "hf", "--n", "2",
-           "--max-tokens", "48", "--limit", "16", "--out", str(out), "-e", "batch_size=1"]  # fmt: skip
+    cmd = [
+        RLVR,
+        "bench",
+        "run",
+        "arith",
+        "--model",
+        tiny_model,
+        "--engine",
+        "hf",
+        "--n",
+        "2",
+        "--max-tokens",
+        "48",
+        "--limit",
+        "16",
+        "--out",
+        str(out),
+        "-e",
+        "batch_size=1",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     samples = out / "samples.jsonl"
     deadline = time.time() + 120
@@ -177,11 +201,27 @@ def test_code_suites_score_through_the_code_verifier(tmp_path):
     assert len(problems[("livecodebench", "s1")].answer["inputs"]) == 3  # public + plain-JSON private tests
     assert len(problems[("livecodebench", "s0")].answer["inputs"]) == 2  # compressed private tests skipped
     rows = [json.loads(x) for x in (DATA / "humaneval_sample.jsonl").open()]
-    records = [{"benchmark": "humaneval", "problem_id": r["task_id"], "samples": [
-        {"text": f"```python\n{r['prompt']}{r['canonical_solution']}```"},
-        {"text": f"```python\n{r['prompt']}    return None\n```"}]} for r in rows]  # fmt: skip
-    records.append({"benchmark": "livecodebench", "problem_id": "s1", "samples": [
-        {"text": "```python\nprint(input()[::-1])\n```"}, {"text": "```python\nprint(input())\n```"}]})  # fmt: skip
+    records = [
+        {
+            "benchmark": "humaneval",
+            "problem_id": r["task_id"],
+            "samples": [
+                {"text": f"```python\n{r['prompt']}{r['canonical_solution']}```"},
+                {"text": f"```python\n{r['prompt']}    return None\n```"},
+            ],
+        }
+        for r in rows
+    ]
+    records.append(
+        {
+            "benchmark": "livecodebench",
+            "problem_id": "s1",
+            "samples": [
+                {"text": "```python\nprint(input()[::-1])\n```"},
+                {"text": "```python\nprint(input())\n```"},
+            ],
+        }
+    )
     scored = score_records(records, problems, 2)
     for key, results in scored.items():
         assert [r.correct for r in results] == [True, False], key

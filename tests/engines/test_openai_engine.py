@@ -25,10 +25,16 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def vllm_server(tiny_model):
     server = VLLMServeProcess(
-        {"model": tiny_model, "served_model_name": "tiny", "dtype": "float32", "enforce_eager": True,
-         "max_model_len": 512, "gpu_memory_utilization": 0.2},
+        {
+            "model": tiny_model,
+            "served_model_name": "tiny",
+            "dtype": "float32",
+            "enforce_eager": True,
+            "max_model_len": 512,
+            "gpu_memory_utilization": 0.2,
+        },
         timeout=240,
-    )  # fmt: skip
+    )
     yield server.url
     server.stop()
 
@@ -97,8 +103,11 @@ def engine(proxy, **kw):
 
 
 def test_prompts_and_chats_get_n_real_completions(proxy, faults):
-    requests = ["abc", [{"role": "user", "content": "hello"}], [{"role": "user", "content": "q"},
-                {"role": "assistant", "content": "<think>\n"}]]  # fmt: skip
+    requests = [
+        "abc",
+        [{"role": "user", "content": "hello"}],
+        [{"role": "user", "content": "q"}, {"role": "assistant", "content": "<think>\n"}],
+    ]
     out = engine(proxy).generate(requests, SamplingConfig(n=3, max_tokens=10, temperature=1.0, seed=1))
     assert [len(c) for c in out] == [3, 3, 3]
     for completions in out:

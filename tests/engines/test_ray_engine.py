@@ -26,8 +26,14 @@ def test_two_replicas_give_the_samples_of_one_engine(local_ray, tiny_model):
     sampling = SamplingConfig(n=1, max_tokens=6, temperature=0)
     with get_engine("hf", tiny_model, dtype="float32", batch_size=1) as single:
         expected = single.generate(REQUESTS, sampling)
-    with get_engine("ray", tiny_model, engine="hf", replicas=2, chunk_size=2,
-                    engine_options={"dtype": "float32", "batch_size": 1}) as dp:  # fmt: skip
+    with get_engine(
+        "ray",
+        tiny_model,
+        engine="hf",
+        replicas=2,
+        chunk_size=2,
+        engine_options={"dtype": "float32", "batch_size": 1},
+    ) as dp:
         seen = [i for i, _ in dp.stream(REQUESTS, sampling)]
         got = dp.generate(REQUESTS, sampling)
         assert dp.info()["replicas"] == 2 and dp.info()["replica"]["engine"] == "hf"

@@ -32,8 +32,11 @@ def test_one_batch_n_samples_each_request_once(engine):
 
 def test_greedy_tokens_match_transformers(engine, tiny_model):
     """Same weights, same prompt rendering: vLLM and the HF engine agree token for token."""
-    requests = ["hello world", [{"role": "user", "content": "2+2?"}], [{"role": "user", "content": "q"},
-                {"role": "assistant", "content": "<think>\n"}]]  # fmt: skip
+    requests = [
+        "hello world",
+        [{"role": "user", "content": "2+2?"}],
+        [{"role": "user", "content": "q"}, {"role": "assistant", "content": "<think>\n"}],
+    ]
     greedy = SamplingConfig(temperature=0, max_tokens=8)
     hf = get_engine("hf", tiny_model, dtype="float32", batch_size=1)
     for ours, theirs in zip(engine.generate(requests, greedy), hf.generate(requests, greedy)):
@@ -51,8 +54,13 @@ def test_a_consumer_that_stops_early_leaves_no_work_behind(engine):
 def test_the_runner_on_vllm(engine, tiny_model, tmp_path):
     from rlvr.benchmarks.runner import BenchConfig, run_benchmarks
 
-    config = BenchConfig(benchmarks=["arith"], model=tiny_model, engine="vllm", limit=6,
-                         sampling=SamplingConfig(n=4, max_tokens=16))  # fmt: skip
+    config = BenchConfig(
+        benchmarks=["arith"],
+        model=tiny_model,
+        engine="vllm",
+        limit=6,
+        sampling=SamplingConfig(n=4, max_tokens=16),
+    )
     results = run_benchmarks(config, tmp_path, engine=engine)
     m = results["benchmarks"]["arith"]
     assert m["problems"] == 6 and m["n"] == 4 and "maj@4" in m

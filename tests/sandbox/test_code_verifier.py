@@ -138,10 +138,16 @@ def test_every_test_runs():
 @pytest.mark.parametrize(
     "actual, expected, same",
     [
-        ("1 2\n", "1 2", True), ("1 2   \n\n", "1 2", True), ("1.0000001", "1", True), ("Yes", "yes", False),
-        ("1\n2", "1", False), ("1", "1\n2", False), ("1 2 3", "1 2", False), ("0.5", "0.6", False),
+        ("1 2\n", "1 2", True),
+        ("1 2   \n\n", "1 2", True),
+        ("1.0000001", "1", True),
+        ("Yes", "yes", False),
+        ("1\n2", "1", False),
+        ("1", "1\n2", False),
+        ("1 2 3", "1 2", False),
+        ("0.5", "0.6", False),
     ],
-)  # fmt: skip
+)
 def test_output_comparison(actual, expected, same):
     assert outputs_match(actual, expected, 1e-6) is same
 

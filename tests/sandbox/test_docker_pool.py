@@ -13,10 +13,12 @@ def test_leftovers_of_dead_processes_are_removed():
     sandbox = docker_sandbox()  # skips where no daemon or image is available
     client = sandbox._client
     dead_pid = 2**22 + 12345  # above pid_max: no such process
-    orphan = client.containers.run(sandbox.image, ["sleep", "60"], detach=True, network_mode="none",
-                                   labels={LABEL: str(dead_pid)})  # fmt: skip
-    mine = client.containers.run(sandbox.image, ["sleep", "60"], detach=True, network_mode="none",
-                                 labels={LABEL: str(os.getpid())})  # fmt: skip
+    orphan = client.containers.run(
+        sandbox.image, ["sleep", "60"], detach=True, network_mode="none", labels={LABEL: str(dead_pid)}
+    )
+    mine = client.containers.run(
+        sandbox.image, ["sleep", "60"], detach=True, network_mode="none", labels={LABEL: str(os.getpid())}
+    )
     try:
         assert DockerSandbox.remove_leftovers() >= 1
         ids = {c.id for c in client.containers.list(all=True, filters={"label": LABEL})}

@@ -137,8 +137,10 @@ def test_bad_config_values_name_the_field(tmp_path):
 def test_truncated_completions_are_masked_out_of_the_loss(tiny_model, prompts_file, tmp_path):
     from rlvr.trainer import GRPOTrainer
 
-    trainer = GRPOTrainer(tiny_config(tiny_model, prompts_file, tmp_path, mask_truncated=True, max_new_tokens=6),
-                          reward=CountLetter())  # fmt: skip
+    trainer = GRPOTrainer(
+        tiny_config(tiny_model, prompts_file, tmp_path, mask_truncated=True, max_new_tokens=6),
+        reward=CountLetter(),
+    )
     rollouts = trainer.collect(4, seed=3)
     batch, advantages = trainer.build_batch(rollouts)
     trainer.close()
@@ -166,8 +168,9 @@ def test_lora_trains_only_adapters_and_checkpoints_them(tiny_model, prompts_file
     assert not any("lora_" in k or "base_layer" in k for k in merged)
     assert any(not (merged[k] == base_before[k]).all() for k in merged)  # the adapters are merged in
     assert (tmp_path / "run" / "checkpoint" / "adapter_model.safetensors").exists()
-    resumed = GRPOTrainer(tiny_config(tiny_model, prompts_file, tmp_path, steps=3, lora_r=4, lora_alpha=8),
-                          reward=CountLetter())  # fmt: skip
+    resumed = GRPOTrainer(
+        tiny_config(tiny_model, prompts_file, tmp_path, steps=3, lora_r=4, lora_alpha=8), reward=CountLetter()
+    )
     assert load_latest(resumed) and resumed.step == 2
     for key, value in trainable_state(resumed.model).items():
         assert torch_allclose(value, merged[key]), key

@@ -18,11 +18,30 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_trl_grpo_recipe_trains_with_rlvr_rewards(tiny_model, tmp_path):
     require("trl")
     out = tmp_path / "trl-run"
-    command = [sys.executable, str(ROOT / "examples" / "trl_grpo_arith.py"), "--model", tiny_model,
-               "--steps", "2", "--prompts-per-step", "2", "--generations", "4", "--max-tokens", "8",
-               "--output-dir", str(out)]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path,
-                          env={**__import__("os").environ, "CUDA_VISIBLE_DEVICES": ""})  # fmt: skip
+    command = [
+        sys.executable,
+        str(ROOT / "examples" / "trl_grpo_arith.py"),
+        "--model",
+        tiny_model,
+        "--steps",
+        "2",
+        "--prompts-per-step",
+        "2",
+        "--generations",
+        "4",
+        "--max-tokens",
+        "8",
+        "--output-dir",
+        str(out),
+    ]
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env={**__import__("os").environ, "CUDA_VISIBLE_DEVICES": ""},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     state = json.loads((out / "trainer_state.json").read_text())
     steps = [entry for entry in state["log_history"] if "reward" in entry]

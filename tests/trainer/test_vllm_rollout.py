@@ -60,9 +60,20 @@ def test_grpo_with_vllm_rollouts_trains_and_logs(tiny_model, tmp_path):
 
     data = tmp_path / "prompts.jsonl"
     data.write_text("".join(json.dumps({"prompt": f"say {w}", "answer": "x"}) + "\n" for w in "abcd"))
-    config = GRPOConfig(model=tiny_model, data=str(data), template="plain", num_prompts=4, prompts_per_step=2,
-                        num_generations=4, max_new_tokens=8, learning_rate=3e-3, steps=2, rollout="vllm",
-                        gradient_checkpointing=False, output_dir=str(tmp_path / "run"))  # fmt: skip
+    config = GRPOConfig(
+        model=tiny_model,
+        data=str(data),
+        template="plain",
+        num_prompts=4,
+        prompts_per_step=2,
+        num_generations=4,
+        max_new_tokens=8,
+        learning_rate=3e-3,
+        steps=2,
+        rollout="vllm",
+        gradient_checkpointing=False,
+        output_dir=str(tmp_path / "run"),
+    )
     trainer = GRPOTrainer(config, reward=CountLetter())
     try:
         history = trainer.train()

@@ -52,9 +52,15 @@ def test_dict_answers_route_per_verifier():
 
 @pytest.mark.parametrize(
     "spec, field",
-    [("math=abc", "weight"), ("nope=1", "unknown name"), ("math;gate=format", "gate"), ("math;overlong=x", "overlong"),
-     ("math;colour=red", "unknown setting"), ("math,,format", "empty item")],
-)  # fmt: skip
+    [
+        ("math=abc", "weight"),
+        ("nope=1", "unknown name"),
+        ("math;gate=format", "gate"),
+        ("math;overlong=x", "overlong"),
+        ("math;colour=red", "unknown setting"),
+        ("math,,format", "empty item"),
+    ],
+)
 def test_bad_specs_name_the_problem(spec, field):
     with pytest.raises((ConfigError, UnknownNameError), match=field):
         get_verifier(spec)

@@ -10,11 +10,59 @@ from hypothesis import strategies as st
 from rlvr.verifiers import get_verifier, list_verifiers
 
 LATEX_PIECES = [
-    r"\boxed{", "}", "{", r"\frac", r"\sqrt", "^", "_", r"\pi", r"\infty", r"\cup", r"\pm", "(", ")", "[", "]",
-    r"\{", r"\}", ",", "=", "<", r"\le", "x", "y", "2", "9", "0", ".", "-", "+", r"\text{", "or", r"\left(",
-    r"\right)", r"\begin{pmatrix}", r"\end{pmatrix}", "&", r"\\", "$", "<think>", "</think>", "<answer>",
-    "</answer>", "!", r"\cdot", "i", "e", "%", r"^\circ", "答案是", "Answer:", " ", "\n",
-]  # fmt: skip
+    r"\boxed{",
+    "}",
+    "{",
+    r"\frac",
+    r"\sqrt",
+    "^",
+    "_",
+    r"\pi",
+    r"\infty",
+    r"\cup",
+    r"\pm",
+    "(",
+    ")",
+    "[",
+    "]",
+    r"\{",
+    r"\}",
+    ",",
+    "=",
+    "<",
+    r"\le",
+    "x",
+    "y",
+    "2",
+    "9",
+    "0",
+    ".",
+    "-",
+    "+",
+    r"\text{",
+    "or",
+    r"\left(",
+    r"\right)",
+    r"\begin{pmatrix}",
+    r"\end{pmatrix}",
+    "&",
+    r"\\",
+    "$",
+    "<think>",
+    "</think>",
+    "<answer>",
+    "</answer>",
+    "!",
+    r"\cdot",
+    "i",
+    "e",
+    "%",
+    r"^\circ",
+    "答案是",
+    "Answer:",
+    " ",
+    "\n",
+]
 latex_soup = st.lists(st.sampled_from(LATEX_PIECES), max_size=40).map("".join)
 any_text = st.one_of(st.text(max_size=300), latex_soup)
 VERIFIER_OPTIONS = {"math": {}, "format": {}, "language": {"language": "en"}, "code": {"test_timeout_s": 1.0}}
@@ -50,10 +98,16 @@ def test_every_registered_verifier_is_fuzzed():
 
 
 CONCURRENT_CASES = [
-    (r"\boxed{\frac{1}{2}}", "0.5"), (r"\boxed{x^2+2x+1}", "(x+1)^2"), (r"\boxed{(1,2)}", "(2,1)"),
-    (r"\boxed{3\sqrt{13}}", r"\sqrt{117}"), (r"\boxed{9^{9^{9^9}}}", "1"), ("no answer", "3"),
-    (r"\boxed{[1,3)}", r"1 \le x < 3"), (r"\boxed{\text{(C)}}", "C"), (r"\boxed{2\pi}", "6.28"),
-] * 6  # fmt: skip
+    (r"\boxed{\frac{1}{2}}", "0.5"),
+    (r"\boxed{x^2+2x+1}", "(x+1)^2"),
+    (r"\boxed{(1,2)}", "(2,1)"),
+    (r"\boxed{3\sqrt{13}}", r"\sqrt{117}"),
+    (r"\boxed{9^{9^{9^9}}}", "1"),
+    ("no answer", "3"),
+    (r"\boxed{[1,3)}", r"1 \le x < 3"),
+    (r"\boxed{\text{(C)}}", "C"),
+    (r"\boxed{2\pi}", "6.28"),
+] * 6
 
 
 @pytest.mark.parametrize("name", ["math", "composed"])
