@@ -51,6 +51,9 @@ class BenchmarkSpec(BaseModel):
     verifier: str = "math"
     kind: str = Field("math", pattern="^(math|multiple_choice|code_humaneval|code_stdin)$")
     path: str | None = Field(None, description="A local data file (custom benchmarks); beats hub_id.")
+    generator: str | None = Field(
+        None, description="A built-in generator (`rlvr.benchmarks.generators`) that makes the problems."
+    )
     prompt: str | None = Field(
         None, description="A template such as '{question}\\nAnswer in \\boxed{{}}.' over the row's columns."
     )

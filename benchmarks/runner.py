@@ -183,7 +183,7 @@ def run_benchmarks(
         _check_resumable(config_path, config, suites)
     problems = {(s.name, p.id): p for s in suites for p in s.problems}
     store = SampleStore(out / "samples.jsonl")
-    done = {k: r for k, r in store.load().items() if k in problems and len(r["samples"]) == config.sampling.n}
+    done = {k: r for k, r in store.load().items() if k in problems and len(r["samples"]) == config.sampling.samples_per_prompt}
     todo = [(s, p) for s in suites for p in s.problems if (s.name, p.id) not in done]
     if on_start is not None:
         on_start(len(problems), len(done))

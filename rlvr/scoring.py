@@ -37,8 +37,8 @@ def score_file(
     input_path: str | Path,
     output_path: str | Path,
     verifiers: list[str],
-    completion_col: str = "completion",
-    answer_col: str = "answer",
+    completion_field: str = "completion",
+    answer_field: str = "answer",
     workers: int | None = None,
     chunk_rows: int = 512,
     on_progress: Callable[[int], Any] | None = None,
@@ -50,10 +50,10 @@ def score_file(
     df = read_table(input_path)
     if on_start is not None:
         on_start(len(df))
-    require_columns(df, {"--completion-col": completion_col}, input_path)
-    has_answers = answer_col in df.columns
+    require_columns(df, {"--completion-field": completion_field}, input_path)
+    has_answers = answer_field in df.columns
     if not has_answers and any(v.split("=")[0] == "math" for v in verifiers):
-        require_columns(df, {"--answer-col": answer_col}, input_path)
+        require_columns(df, {"--answer-field": answer_field}, input_path)
     verifier = get_verifier(verifier_spec(verifiers))
     writer = TableWriter(output_path)
     start = time.perf_counter()
@@ -62,8 +62,8 @@ def score_file(
     try:
         for begin in range(0, len(df), chunk_rows):
             chunk = df.iloc[begin : begin + chunk_rows].copy()
-            completions = ["" if c is None else str(c) for c in chunk[completion_col].tolist()]
-            answers = chunk[answer_col].tolist() if has_answers else None
+            completions = ["" if c is None else str(c) for c in chunk[completion_field].tolist()]
+            answers = chunk[answer_field].tolist() if has_answers else None
             results = verifier.verify_batch(completions, answers, workers=workers)
             chunk["reward"] = [r.score for r in results]
             chunk["correct"] = [r.correct for r in results]

@@ -31,3 +31,37 @@ class VerifyResult(BaseModel):
     @classmethod
     def failure(cls, reason: str, elapsed_s: float = 0.0, **details: Any) -> VerifyResult:
         return cls(score=0.0, correct=False, reason=reason, elapsed_s=elapsed_s, details=details)
+
+
+def rename_deprecated(data: Any, renames: dict[str, str], owner: str) -> Any:
+    """Accept a field under its old spelling for one release: move it to the new name and warn
+    once, naming both.  Used by the pydantic models whose field names were unified (docs/names.md)."""
+    if not isinstance(data, dict):
+        return data
+    moved = dict(data)
+    for old, new in renames.items():
+        if old not in moved:
+            continue
+        if new in moved:
+            from rlvr.errors import ConfigError
+
+            raise ConfigError(f"{owner}.{old}", f"is the old name of {new!r}; give only {new!r}")
+        moved[new] = moved.pop(old)
+        _warn_renamed(owner, old, new)
+    return moved
+
+
+_WARNED: set[tuple[str, str]] = set()
+
+
+def _warn_renamed(owner: str, old: str, new: str) -> None:
+    import warnings
+
+    from rlvr.log import get_logger
+
+    if (owner, old) in _WARNED:
+        return
+    _WARNED.add((owner, old))
+    message = f"{owner}: {old!r} is deprecated and will be removed in the next release; use {new!r}"
+    warnings.warn(message, DeprecationWarning, stacklevel=4)
+    get_logger("rlvr.config").warning(message)

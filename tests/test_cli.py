@@ -14,7 +14,7 @@ runner = CliRunner()
 
 def test_score_example_jsonl(tmp_path):
     out = tmp_path / "scored.jsonl"
-    result = runner.invoke(app, ["score", str(EXAMPLE), "-v", "math", "-v", "format=0.2", "-o", str(out)])
+    result = runner.invoke(app, ["score", str(EXAMPLE), "-V", "math", "-V", "format=0.2", "-o", str(out)])
     assert result.exit_code == 0, result.output
     rows = [json.loads(x) for x in out.open()]
     source = [json.loads(x) for x in EXAMPLE.open()]
@@ -31,7 +31,7 @@ def test_csv_and_parquet_round_trip(tmp_path, suffix):
     df.to_csv(src, index=False) if suffix == ".csv" else df.to_parquet(src)
     out = tmp_path / f"out{suffix}"
     result = runner.invoke(
-        app, ["score", str(src), "--completion-col", "output", "--answer-col", "gold", "-o", str(out)]
+        app, ["score", str(src), "--completion-field", "output", "--answer-field", "gold", "-o", str(out)]
     )
     assert result.exit_code == 0, result.output
     scored = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
@@ -43,9 +43,9 @@ def test_csv_and_parquet_round_trip(tmp_path, suffix):
     "args, message",
     [
         (["score", "missing.jsonl"], "missing.jsonl: no such file"),
-        (["score", str(EXAMPLE), "--answer-col", "gold"], "no column 'gold' (set by --answer-col)"),
-        (["score", str(EXAMPLE), "--completion-col", "out"], "no column 'out' (set by --completion-col)"),
-        (["score", str(EXAMPLE), "-v", "nope"], "unknown name 'nope'"),
+        (["score", str(EXAMPLE), "--answer-field", "gold"], "no column 'gold' (set by --answer-field)"),
+        (["score", str(EXAMPLE), "--completion-field", "out"], "no column 'out' (set by --completion-field)"),
+        (["score", str(EXAMPLE), "-V", "nope"], "unknown name 'nope'"),
         (["score", "data.txt"], "unknown file type '.txt'"),
     ],
 )

@@ -13,9 +13,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rlvr.errors import ConfigError
+from rlvr.types import rename_deprecated
 
 Message = dict[str, str]
 Request = str | list[Message]
@@ -26,13 +27,20 @@ class SamplingConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    n: int = Field(1, ge=1, description="Samples per request.")
+    samples_per_prompt: int = Field(1, ge=1, description="Samples per request (vLLM's `n`).")
     temperature: float = Field(0.6, ge=0, description="0 means greedy.")
     top_p: float = Field(0.95, gt=0, le=1)
     top_k: int = Field(-1, ge=-1, description="-1 disables top-k.")
-    max_tokens: int = Field(32768, ge=1, description="New tokens per sample.")
+    max_new_tokens: int = Field(32768, ge=1, description="New-token limit per sample.")
     seed: int | None = Field(0, description="Base seed; each request derives its own from it.")
     stop: tuple[str, ...] = Field((), description="Strings that end a sample (not included).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        return rename_deprecated(
+            data, {"n": "samples_per_prompt", "max_tokens": "max_new_tokens"}, "sampling"
+        )
 
 
 class Completion(BaseModel):

@@ -50,7 +50,12 @@ class HFEngine(Engine):
             batch = order[start : start + self.batch_size]
             outputs = self._generate([encoded[i] for i in batch], sampling, request_seeds[batch[0]])
             for position, index in enumerate(batch):
-                yield index, outputs[position * sampling.n : (position + 1) * sampling.n]
+                yield (
+                    index,
+                    outputs[
+                        position * sampling.samples_per_prompt : (position + 1) * sampling.samples_per_prompt
+                    ],
+                )
 
     def _generate(
         self, prompts: list[list[int]], sampling: SamplingConfig, seed: int | None
@@ -65,8 +70,8 @@ class HFEngine(Engine):
         greedy = sampling.temperature == 0
         kwargs: dict[str, Any] = {
             "do_sample": not greedy,
-            "max_new_tokens": sampling.max_tokens,
-            "num_return_sequences": sampling.n,
+            "max_new_tokens": sampling.max_new_tokens,
+            "num_return_sequences": sampling.samples_per_prompt,
             "pad_token_id": self.pad_id,
         }
         if not greedy:
@@ -93,7 +98,9 @@ class HFEngine(Engine):
                 text, finish = text[: text.index(stop)], "stop"
         while ids and ids[-1] == self.pad_id and self.pad_id not in self.eos_ids:
             ids = ids[:-1]
-        if finish == "length" and len(ids) < sampling.max_tokens:  # a stop string (maybe spanning the prompt)
+        if (
+            finish == "length" and len(ids) < sampling.max_new_tokens
+        ):  # a stop string (maybe spanning the prompt)
             finish = "stop"
         return Completion(text=text, tokens=len(ids), finish_reason=finish, token_ids=ids)
 

@@ -101,7 +101,8 @@ class OpenAIEngine(Engine):
         async def one_request(index: int) -> None:
             seed = seeds[index]
             calls = [
-                one_sample(requests[index], None if seed is None else seed + k) for k in range(sampling.n)
+                one_sample(requests[index], None if seed is None else seed + k)
+                for k in range(sampling.samples_per_prompt)
             ]
             try:
                 results.put((index, list(await asyncio.gather(*calls))))
@@ -124,7 +125,7 @@ class OpenAIEngine(Engine):
             "n": 1,
             "temperature": sampling.temperature,
             "top_p": sampling.top_p,
-            "max_tokens": sampling.max_tokens,
+            "max_tokens": sampling.max_new_tokens,
         }
         if seed is not None:
             common["seed"] = seed

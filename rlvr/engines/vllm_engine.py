@@ -121,11 +121,11 @@ class VLLMEngine(Engine):
         from vllm import SamplingParams
 
         return SamplingParams(
-            n=sampling.n,
+            n=sampling.samples_per_prompt,
             temperature=sampling.temperature,
             top_p=sampling.top_p,
             top_k=sampling.top_k,
-            max_tokens=sampling.max_tokens,
+            max_tokens=sampling.max_new_tokens,
             seed=seed,
             stop=list(sampling.stop) or None,
         )

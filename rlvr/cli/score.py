@@ -1,4 +1,4 @@
-"""The `rlvr` command: a thin layer over the Python API."""
+"""`rlvr score` and `rlvr verifiers`: score a table of completions; list the verifiers."""
 
 from __future__ import annotations
 
@@ -6,71 +6,51 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from rlvr.cli_bench import bench_app
-from rlvr.cli_train import train
-from rlvr.errors import RlvrError
-
-app = typer.Typer(help="rlvr: verifiable rewards for reasoning models.", no_args_is_help=True)
-app.add_typer(bench_app, name="bench")
-app.command("train")(train)
-console = Console()
-err_console = Console(stderr=True)
+from .common import console, deprecated, err_console
 
 
-def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2)
-
-
-@app.command()
 def score(
     input: Annotated[Path, typer.Argument(help="JSONL, Parquet or CSV with completions (and answers).")],
     verifier: Annotated[
         list[str],
         typer.Option(
             "--verifier",
-            "-v",
+            "-V",
             help="NAME or NAME=WEIGHT; repeat to combine; also gate=NAME, overlong=MAX:BUF.",
         ),
     ] = ["math"],  # noqa: B006 - typer reads the default
-    completion_col: Annotated[str, typer.Option(help="Column holding the model's output.")] = "completion",
-    answer_col: Annotated[str, typer.Option(help="Column holding the reference answer.")] = "answer",
+    completion_field: Annotated[str, typer.Option(help="Column holding the model's output.")] = "completion",
+    answer_field: Annotated[str, typer.Option(help="Column holding the reference answer.")] = "answer",
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: CPU count).", min=1)] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Where to write; default INPUT.scored.EXT.")
     ] = None,
+    completion_col: Annotated[str | None, typer.Option(hidden=True)] = None,
+    answer_col: Annotated[str | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Score completions; write the rows back with reward, correct, extracted and reason columns."""
     from rlvr.scoring import score_file
 
+    completion_field = deprecated("--completion-col", "--completion-field", completion_col, completion_field)
+    answer_field = deprecated("--answer-col", "--answer-field", answer_col, answer_field)
     out = output or input.with_name(f"{input.stem}.scored{input.suffix}")
-    try:
-        with Progress(
-            TextColumn("scoring"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err_console,
-        ) as progress:
-            task = progress.add_task("score", total=None)
-            summary = score_file(
-                input,
-                out,
-                verifier,
-                completion_col,
-                answer_col,
-                workers,
-                on_progress=lambda k: progress.advance(task, k),
-                on_start=lambda rows: progress.update(task, total=rows),
-            )
-    except (RlvrError, ValueError) as exc:
-        _fail(str(exc))
-        return
-    table = Table(title=f"rlvr score: {input.name} -> {out}")
+    columns = TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task("score", total=None)
+        summary = score_file(
+            input,
+            out,
+            verifier,
+            completion_field,
+            answer_field,
+            workers,
+            on_progress=lambda k: progress.advance(task, k),
+            on_start=lambda rows: progress.update(task, total=rows),
+        )
+    table = Table(title=f"rlvr score: {input.name}")
     for column in ("rows", "mean reward", "accuracy", "timeouts", "errors", "rows/s"):
         table.add_column(column, justify="right")
     accuracy = "n/a" if summary.accuracy is None else f"{summary.accuracy:.3f}"
@@ -83,20 +63,12 @@ def score(
         f"{summary.rows_per_s:.0f}",
     )
     console.print(table)
+    console.print(f"scored rows: {out}")
 
 
-@app.command("verifiers")
 def list_verifiers_command() -> None:
     """List the registered verifiers (built-in and from plugins)."""
     from rlvr.verifiers import list_verifiers
 
     for name in list_verifiers():
         console.print(name)
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()

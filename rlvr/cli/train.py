@@ -6,14 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from rlvr.cli_bench import engine_options
 from rlvr.errors import RlvrError
 
-console = Console()
-err_console = Console(stderr=True)
+from .common import console, key_values
 
 
 def train(
@@ -24,27 +21,23 @@ def train(
     set_: Annotated[list[str], typer.Option("--set", "-s", help="Override a config field: KEY=VALUE.")] = [],  # noqa: B006
 ) -> None:
     """Train a policy with GRPO on verifiable rewards (see docs/trainer.md)."""
+    if target == "plot":
+        if run is None:
+            raise RlvrError("plot: give the run directory, e.g. `rlvr train plot runs/grpo`")
+        from rlvr.trainer.plot import plot_run
+
+        for path in plot_run(run):
+            console.print(f"wrote {path}")
+        return
+    from rlvr.trainer import GRPOConfig, GRPOTrainer
+
+    config = GRPOConfig.from_file(target, **key_values(set_, "--set"))
+    trainer = GRPOTrainer(config)
     try:
-        if target == "plot":
-            if run is None:
-                raise RlvrError("plot: give the run directory, e.g. `rlvr train plot runs/grpo`")
-            from rlvr.trainer.plot import plot_run
-
-            for path in plot_run(run):
-                console.print(f"wrote {path}")
-            return
-        from rlvr.trainer import GRPOConfig, GRPOTrainer
-
-        config = GRPOConfig.from_file(target, **engine_options(set_))
-        trainer = GRPOTrainer(config)
-        try:
-            history = trainer.train()
-        finally:
-            trainer.close()
-        _summary(history, config.output_dir)
-    except RlvrError as error:
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
+        history = trainer.train()
+    finally:
+        trainer.close()
+    _summary(history, config.output_dir)
 
 
 def _summary(history: list[dict], output_dir: str) -> None:

@@ -1,0 +1,79 @@
+"""Logging for rlvr and the engines it drives: one `rlvr` logger, third parties quiet by default.
+
+`configure(verbosity)` is called once by the CLI (library users configure logging themselves):
+- verbosity -1 (`-q`): warnings and errors only;
+- verbosity 0: rlvr at INFO, vLLM / transformers / Ray at WARNING, vLLM's known harmless
+  messages dropped;
+- verbosity 1 (`-v`): rlvr at DEBUG, third parties at INFO, nothing dropped;
+- verbosity 2 (`-vv`): everything at DEBUG.
+vLLM reads its level from the environment when it is imported (also in its engine-core
+subprocesses), so the level goes there as well as into `logging`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+logger = logging.getLogger("rlvr")
+
+THIRD_PARTY = ("vllm", "transformers", "ray", "httpx", "urllib3", "datasets", "torch", "filelock")
+
+# Messages vLLM prints on every CPU start that say nothing a user can act on.
+HARMLESS = (
+    "Attempted to load weight",  # fp32 checkpoint into the engine's dtype, by design
+    "is not supported on CPU",
+    "Using max model len",
+    "Pin memory is not supported",
+)
+
+
+class DropHarmless(logging.Filter):
+    """Drops the third-party messages listed in `HARMLESS`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(text in message for text in HARMLESS)
+
+
+def get_logger(name: str) -> logging.Logger:
+    """A child of the `rlvr` logger for a module: `get_logger(__name__)`."""
+    return logging.getLogger(name if name.startswith("rlvr") else f"rlvr.{name}")
+
+
+def configure(verbosity: int = 0) -> None:
+    """Set levels for rlvr and the libraries it drives; idempotent."""
+    from rich.logging import RichHandler
+
+    own = {-1: logging.WARNING, 0: logging.INFO}.get(verbosity, logging.DEBUG)
+    others = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    if not any(isinstance(h, RichHandler) for h in logger.handlers):
+        handler = RichHandler(show_path=False, show_time=False, markup=False, rich_tracebacks=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel(own)
+    os.environ["VLLM_LOGGING_LEVEL"] = logging.getLevelName(others)
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", logging.getLevelName(others).lower())
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if verbosity <= 0:
+        os.environ.setdefault("TQDM_DISABLE", "1")
+    for name in THIRD_PARTY:
+        logging.getLogger(name).setLevel(others)
+    quiet_vllm(drop_harmless=verbosity <= 0)
+
+
+def quiet_vllm(drop_harmless: bool = True) -> None:
+    """Apply the level to vLLM's own handlers (it configures them at import) and drop its harmless
+    messages; a no-op until vLLM is imported, so engines call it again after importing it."""
+    import sys
+
+    if "vllm" not in sys.modules:
+        return
+    level = logging.getLevelName(os.environ.get("VLLM_LOGGING_LEVEL", "WARNING"))
+    vllm_logger = logging.getLogger("vllm")
+    vllm_logger.setLevel(level)
+    for handler in vllm_logger.handlers:
+        handler.setLevel(level)
+        if drop_harmless and not any(isinstance(f, DropHarmless) for f in handler.filters):
+            handler.addFilter(DropHarmless())
