@@ -171,6 +171,19 @@ def test_a_chain_of_inequalities_is_its_interval(lo, width, closed):
     assert not correct(f"${lo} {left} x {right} {hi}$", flipped)
 
 
+@SETTINGS
+@given(lo=st.integers(0, 20), width=st.integers(1, 20), closed=st.tuples(st.booleans(), st.booleans()))
+def test_an_absolute_value_between_bounds_is_two_mirrored_intervals(lo, width, closed):
+    hi = lo + width
+    left, right = ("\\le" if closed[0] else "<"), ("\\le" if closed[1] else "<")
+    neg = ("[" if closed[1] else "(") + f"{-hi}, {-lo}" + ("]" if closed[0] else ")")
+    pos = ("[" if closed[0] else "(") + f"{lo}, {hi}" + ("]" if closed[1] else ")")
+    gold = f"${lo} {left} |z| {right} {hi}$"
+    assert correct(f"$z \\in {neg} \\cup {pos}$", gold)
+    assert not correct(f"$z \\in {pos}$", gold)  # half of the answer
+    assert not correct(f"$z \\in {neg} \\cup {pos.replace(str(hi), str(hi + 1))}$", gold)
+
+
 # ------------------------------------------------------------ chains of equalities
 @SETTINGS
 @given(a=small, b=small, off=st.integers(1, 9))

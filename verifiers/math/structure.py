@@ -185,6 +185,10 @@ def parse_structure(s: str) -> Node:
     if m and "\\begin{pmatrix}" not in m.group(1):  # one matrix, not a sum or product of two
         rows = [r for r in re.split(r"\\\\", m.group(1)) if r.strip()]
         return Matrix(tuple(tuple(parse_structure(c.strip()) for c in r.split("&")) for r in rows))
+    member = _IN.split(s)
+    if len(member) == 2 and is_simple_lhs(member[0]) and member[1].strip():
+        # x \in [1,2] means x = [1,2]
+        return Equation(member[0].strip(), parse_structure(member[1].strip()), member=True)
     cup_parts = split_top(s, "\\cup") if "\\cup" in s else []
     if len(cup_parts) > 1 and all(cup_parts):
         parts = [parse_structure(p) for p in cup_parts]
@@ -246,10 +250,6 @@ def parse_structure(s: str) -> Node:
     items = split_top(s)
     if len(items) > 1 and all(items):
         return _named_or_list(tuple(parse_structure(x) for x in items))
-    member = _IN.split(s)
-    if len(member) == 2 and is_simple_lhs(member[0]) and member[1].strip():
-        # x \in [1,2] means x = [1,2]
-        return Equation(member[0].strip(), parse_structure(member[1].strip()), member=True)
     chain = _chain(s)
     if chain is not None:
         return chain
@@ -352,11 +352,31 @@ def _inequality(s: str) -> Interval | None:
         if op in ("<", "<="):
             return Interval(False, "-\\infty", bound, op == "<=", True)
         return Interval(op == ">=", bound, "\\infty", False, True)
-    if "!=" in norm_ops or not _is_variable(terms[1]) or len(set(o[0] for o in norm_ops)) != 1:
+    if "!=" in norm_ops or len(set(o[0] for o in norm_ops)) != 1:
         return None
     if norm_ops[0][0] == "<":
-        return Interval(norm_ops[0] == "<=", terms[0], terms[2], norm_ops[1] == "<=", True)
-    return Interval(norm_ops[1] == ">=", terms[2], terms[0], norm_ops[0] == ">=", True)
+        lo, hi, lo_closed, hi_closed = terms[0], terms[2], norm_ops[0] == "<=", norm_ops[1] == "<="
+    else:
+        lo, hi, lo_closed, hi_closed = terms[2], terms[0], norm_ops[1] == ">=", norm_ops[0] == ">="
+    if _is_variable(terms[1]):
+        return Interval(lo_closed, lo, hi, hi_closed, True)
+    if _is_abs_variable(terms[1]) and _NONNEGATIVE.fullmatch(lo):
+        # 1 <= |z| <= 3/2: two intervals, mirrored around 0
+        return Union(
+            (
+                Interval(hi_closed, f"-{hi}", f"-{lo}", lo_closed, True),
+                Interval(lo_closed, lo, hi, hi_closed, True),
+            )
+        )
+    return None
+
+
+_NONNEGATIVE = re.compile(r"\d+(?:\.\d+)?|\\frac\{\d+\}\{\d+\}|\d+/\d+")
+
+
+def _is_abs_variable(term: str) -> bool:
+    t = term.strip()
+    return len(t) > 2 and t[0] == t[-1] == "|" and _is_variable(t[1:-1].strip())
 
 
 def _is_negated_variable(term: str) -> bool:
