@@ -112,6 +112,8 @@ def load_problems(
     if spec.generator is not None:
         return generators.generate(spec.generator, limit or 100, seed, split, **spec.generator_options)
     rows = _read_rows(spec, data_dir)
+    if spec.question_field is None:
+        spec = spec.model_copy(update={"question_field": _guess_question_field(spec, rows)})
     problems = [_to_problem(spec, row, i, seed) for i, row in enumerate(rows)]
     if split is not None:
         problems = [p.model_copy(update={"split": split}) for p in problems]
@@ -133,10 +135,10 @@ def resolve_spec(name: str) -> BenchmarkSpec:
     if path.suffix.lower() in (".jsonl", ".json", ".parquet", ".csv"):
         if not path.exists():
             raise InputFileError(f"{path}: no such data file")
-        return BenchmarkSpec(name=path.stem, path=str(path), question_field="question")
+        return BenchmarkSpec(name=path.stem, path=str(path), question_field=None)
     if _looks_like_hub_id(name):
         return BenchmarkSpec(
-            name=name.replace("/", "__"), hub_id=name, hub_split="train", question_field="question"
+            name=name.replace("/", "__"), hub_id=name, hub_split="train", question_field=None
         )
     return BENCHMARKS.get(name)  # raises the error that lists the known names
 
@@ -199,6 +201,21 @@ _MC_LAYOUTS = (
 )
 
 
+QUESTION_FIELDS = ("question", "problem", "prompt")
+
+
+def _guess_question_field(spec: BenchmarkSpec, rows: list[dict]) -> str:
+    """A data file or hub dataset without a declared question field: the first of the usual names."""
+    columns = list(rows[0]) if rows else []
+    for name in QUESTION_FIELDS:
+        if name in columns:
+            return name
+    raise InputFileError(
+        f"{spec.path or spec.hub_id}: no question field (looked for {', '.join(QUESTION_FIELDS)}; "
+        f"set question_field); fields: {', '.join(map(str, columns))}"
+    )
+
+
 def _require(spec: BenchmarkSpec, columns: list[str], source: str) -> None:
     """A one-line error naming the first missing column."""
     if spec.kind == "multiple_choice":
@@ -206,7 +223,7 @@ def _require(spec: BenchmarkSpec, columns: list[str], source: str) -> None:
             return
         needed: tuple[str, ...] = _MC_LAYOUTS[0]
     else:
-        needed = (spec.question_field, spec.answer_field)
+        needed = tuple(f for f in (spec.question_field, spec.answer_field) if f is not None)
     for column in needed:
         if column not in columns:
             raise InputFileError(

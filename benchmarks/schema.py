@@ -35,7 +35,7 @@ class BenchmarkSpec(BaseModel):
     hub_id: str | None = None
     hub_revision: str | None = Field(None, description="Pinned commit of the hub dataset.")
     hub_split: str = "test"
-    question_field: str = "problem"
+    question_field: str | None = Field("problem", description="None: the first of question, problem, prompt.")
     answer_field: str = "answer"
     id_field: str | None = None
     metadata_fields: tuple[str, ...] = ()

@@ -24,8 +24,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--reward", default="format=1.0,math=1.0")
     parser.add_argument("--prompts-per-step", type=int, default=4)
-    parser.add_argument("--generations", type=int, default=8)
-    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--samples-per-prompt", type=int, default=8)
+    parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--vllm", action="store_true", help="TRL's colocated vLLM generation (GPU)")
     parser.add_argument("--output-dir", default="runs/trl_grpo_arith")
     args = parser.parse_args()
@@ -39,9 +39,9 @@ def main() -> None:
     config = GRPOConfig(
         output_dir=args.output_dir,
         max_steps=args.steps,
-        num_generations=args.generations,
-        per_device_train_batch_size=args.prompts_per_step * args.generations,
-        max_completion_length=args.max_tokens,
+        num_generations=args.samples_per_prompt,
+        per_device_train_batch_size=args.prompts_per_step * args.samples_per_prompt,
+        max_completion_length=args.max_new_tokens,
         learning_rate=2e-5,
         beta=0.0,
         loss_type="dapo",

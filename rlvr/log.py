@@ -12,8 +12,11 @@ subprocesses), so the level goes there as well as into `logging`.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import tempfile
+from pathlib import Path
 
 logger = logging.getLogger("rlvr")
 
@@ -54,6 +57,10 @@ def configure(verbosity: int = 0) -> None:
         logger.propagate = False
     logger.setLevel(own)
     os.environ["VLLM_LOGGING_LEVEL"] = logging.getLevelName(others)
+    if verbosity <= 0 and "VLLM_LOGGING_CONFIG_PATH" not in os.environ:
+        # vLLM configures its logging in every process it starts (engine core, workers): a config
+        # file in the environment carries the filter there too
+        os.environ["VLLM_LOGGING_CONFIG_PATH"] = str(_vllm_logging_config(logging.getLevelName(others)))
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", logging.getLevelName(others).lower())
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if verbosity <= 0:
@@ -61,6 +68,31 @@ def configure(verbosity: int = 0) -> None:
     for name in THIRD_PARTY:
         logging.getLogger(name).setLevel(others)
     quiet_vllm(drop_harmless=verbosity <= 0)
+
+
+def _vllm_logging_config(level: str) -> Path:
+    """A `logging.config.dictConfig` file like vLLM's default, with `DropHarmless` on its handler."""
+    config = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"harmless": {"()": "rlvr.log.DropHarmless"}},
+        "formatters": {"vllm": {"format": "%(levelname)s %(asctime)s [%(filename)s:%(lineno)d] %(message)s"}},
+        "handlers": {
+            "vllm": {
+                "class": "logging.StreamHandler",
+                "formatter": "vllm",
+                "filters": ["harmless"],
+                "level": level,
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {"vllm": {"handlers": ["vllm"], "level": level, "propagate": False}},
+    }
+    directory = Path(tempfile.gettempdir()) / f"rlvr-{os.getuid()}"
+    directory.mkdir(exist_ok=True)
+    path = directory / f"vllm_logging_{level.lower()}.json"
+    path.write_text(json.dumps(config))
+    return path
 
 
 def quiet_vllm(drop_harmless: bool = True) -> None:

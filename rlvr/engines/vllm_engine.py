@@ -8,15 +8,18 @@ same module); on CPU, `gpu_memory_utilization` is the share of RAM for the KV ca
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from rlvr.errors import ConfigError
+from rlvr.errors import ConfigError, EngineError, first_line
+from rlvr.log import get_logger
 
 from .base import Completion, Engine, Request, SamplingConfig, prompt_token_ids, seeds_for, validate_requests
 from .platform import default_dtype, on_cpu
 
 _FINISH = {"stop": "stop", "length": "length"}
+log = get_logger(__name__)
 
 
 class VLLMEngine(Engine):
@@ -61,8 +64,20 @@ class VLLMEngine(Engine):
             "seed": seed,
             **engine_kwargs,
         }
-        self.tokenizer = AutoTokenizer.from_pretrained(model)
-        self.llm = vllm.LLM(**{k: v for k, v in self.options.items() if v is not None})
+        from rlvr.log import quiet_vllm
+
+        quiet_vllm()
+        device = "CPU" if cpu else "GPU"
+        log.info(
+            "starting vLLM on %s: %s (%s, %s)", device, model, dtype, "eager" if enforce_eager else "compiled"
+        )
+        started = time.perf_counter()
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(model)
+            self.llm = vllm.LLM(**{k: v for k, v in self.options.items() if v is not None})
+        except Exception as exc:  # vLLM raises many types; the user needs one line naming the model
+            raise EngineError("vllm", f"could not start {model}: {first_line(exc)}") from exc
+        log.info("vLLM ready in %.0f s", time.perf_counter() - started)
 
     def stream(
         self, requests: Sequence[Request], sampling: SamplingConfig, seeds: Sequence[int] | None = None

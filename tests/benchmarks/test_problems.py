@@ -107,7 +107,8 @@ def test_one_loader_for_names_limits_files_and_old_spellings(tmp_path):
         "".join(json.dumps({"prompt": r["question"], "gold": r["answer"]}) + "\n" for r in rows)
     )
     assert load_problems(str(renamed), question_field="prompt", answer_field="gold")[4].answer == "4"
-    with pytest.raises(InputFileError, match="no column 'question'"):
+    assert load_problems(str(renamed), answer_field="gold")[0].question == "q0"  # `prompt` is found
+    with pytest.raises(InputFileError, match="no column 'answer'"):
         load_problems(str(renamed))
     with pytest.warns(DeprecationWarning, match="builtin:arith"):
         assert load_problems("builtin:arith", limit=3) == load_problems("arith", limit=3)
