@@ -147,7 +147,9 @@ def test_resume_after_kill_9_loses_and_duplicates_nothing(tiny_model, tmp_path):
 def test_resuming_with_other_settings_is_refused(finished_run, tiny_model):
     out, _ = finished_run
     with pytest.raises(ConfigError, match="sampling: differs from the run already in"):
-        run_benchmarks(_config(tiny_model, sampling=SamplingConfig(samples_per_prompt=3, max_new_tokens=8)), out)
+        run_benchmarks(
+            _config(tiny_model, sampling=SamplingConfig(samples_per_prompt=3, max_new_tokens=8)), out
+        )
 
 
 @pytest.mark.parametrize(

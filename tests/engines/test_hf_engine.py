@@ -25,7 +25,9 @@ def test_n_completions_per_request_in_request_order(engine):
 
 
 def test_stream_yields_every_request_exactly_once(engine):
-    seen = [i for i, _ in engine.stream(["a", "b", "c", "d", "e", "f", "g"], SamplingConfig(max_new_tokens=3))]
+    seen = [
+        i for i, _ in engine.stream(["a", "b", "c", "d", "e", "f", "g"], SamplingConfig(max_new_tokens=3))
+    ]
     assert sorted(seen) == list(range(7))
 
 

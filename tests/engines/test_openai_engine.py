@@ -108,7 +108,9 @@ def test_prompts_and_chats_get_n_real_completions(proxy, faults):
         [{"role": "user", "content": "hello"}],
         [{"role": "user", "content": "q"}, {"role": "assistant", "content": "<think>\n"}],
     ]
-    out = engine(proxy).generate(requests, SamplingConfig(samples_per_prompt=3, max_new_tokens=10, temperature=1.0, seed=1))
+    out = engine(proxy).generate(
+        requests, SamplingConfig(samples_per_prompt=3, max_new_tokens=10, temperature=1.0, seed=1)
+    )
     assert [len(c) for c in out] == [3, 3, 3]
     for completions in out:
         for c in completions:

@@ -19,7 +19,9 @@ def engine(tiny_model):
 def test_one_batch_n_samples_each_request_once(engine):
     requests = ["abc", [{"role": "user", "content": "hello"}], "x" * 40]
     seen = {}
-    for index, completions in engine.stream(requests, SamplingConfig(samples_per_prompt=3, max_new_tokens=12, temperature=1.0)):
+    for index, completions in engine.stream(
+        requests, SamplingConfig(samples_per_prompt=3, max_new_tokens=12, temperature=1.0)
+    ):
         assert index not in seen
         seen[index] = completions
     assert sorted(seen) == [0, 1, 2]
