@@ -169,9 +169,14 @@ def test_bad_input_gives_a_one_line_error(args, message, tmp_path):
 
 def test_a_missing_column_is_named(tmp_path):
     spec = tmp_path / "bad.yaml"
-    spec.write_text(f"path: {DATA / 'custom_rows.jsonl'}\nquestion_col: question\nanswer_col: a\n")
+    spec.write_text(f"path: {DATA / 'custom_rows.jsonl'}\nquestion_field: question\nanswer_field: a\n")
     with pytest.raises(InputFileError, match="no column 'question' for benchmark 'bad'"):
         load_suites(BenchConfig(benchmarks=[str(spec)], model="m"))
+    # the old spellings still work for one release, with a warning naming the new one
+    spec.write_text(f"path: {DATA / 'custom_rows.jsonl'}\nquestion_col: question\nanswer_col: a\n")
+    with pytest.warns(DeprecationWarning, match="use 'question_field'"):
+        with pytest.raises(InputFileError, match="no column 'question' for benchmark 'bad'"):
+            load_suites(BenchConfig(benchmarks=[str(spec)], model="m"))
     spec.write_text("path: x.jsonl\nkind: essay\n")
     with pytest.raises(ConfigError, match="bad.yaml: kind"):
         load_suites(BenchConfig(benchmarks=[str(spec)], model="m"))
