@@ -112,6 +112,18 @@ def test_boxes_far_apart_or_negated_are_not_read_together(values):
     assert not correct(far, gold)
 
 
+@SETTINGS
+@given(a=small, b=small, joiner=st.sampled_from([", ", " or ", " and then ", " \\quad "]))
+def test_a_run_of_different_boxes_does_not_answer_a_single_value(a, b, joiner):
+    assume(a != b)
+    hedge = f"So \\boxed{{{a}}}{joiner}\\boxed{{{b}}}."
+    assert not correct(hedge, str(b))  # a hedge between candidates farms the reward otherwise
+    assert not correct(hedge, str(a))
+    assert correct(hedge, f"{a}, {b}")
+    assert correct(f"So \\boxed{{{b}}}{joiner}\\boxed{{{b}}}.", str(b))  # the same answer twice
+    assert correct(f"\\boxed{{{a}}}.\n\nLater, the final answer: \\boxed{{{b}}}", str(b))  # far apart
+
+
 # ------------------------------------------------------------ labelled answers
 labels = st.sampled_from(["x", "AB", "|AB|", "V_{1}:V_{2}", "\\frac{NO}{BO}", "S_{ABC}", "f(x)"])
 

@@ -58,17 +58,19 @@ class MathVerifier(Verifier):
         return strip_math_delimiters(answer) if answer is not None else None
 
     def extract_for(self, completion: str, gold: str) -> str | None:
-        """The answer, with several boxes read together when the gold is a list or a set:
-        `\\boxed{1}, \\boxed{2}` answers `{1, 2}`."""
+        """The answer, with the run of boxes that ends it read together: `\\boxed{1}, \\boxed{2}`
+        answers `{1, 2}`, and does not answer `2` (a hedge between candidates is no answer)."""
         extracted = self.extract(completion)
         if extracted is None or ("\\boxed" not in completion and "\\fbox" not in completion):
             return extracted
-        if not _is_collection(gold):
-            return extracted
         boxes = trailing_boxes(cut_chat_tokens(final_part(completion)))
-        if len(boxes) > 1 and strip_math_delimiters(boxes[-1]) == extracted:
-            return ", ".join(strip_math_delimiters(b) for b in boxes)
-        return extracted
+        if len(boxes) < 2 or strip_math_delimiters(boxes[-1]) != extracted:
+            return extracted
+        distinct = list(
+            {normalize(strip_math_delimiters(b)): strip_math_delimiters(b) for b in boxes}.values()
+        )
+        # against a single value, several different boxes in a row are a hedge, not an answer
+        return ", ".join(distinct) if len(distinct) > 1 or _is_collection(gold) else extracted
 
     def quick_check(self, completion: str, answer: Any) -> VerifyResult | None:
         """Decides without sympy when there is no answer or both sides are plain numbers."""
