@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -117,7 +118,12 @@ def gold_text(answer: Any) -> str | None:
         return repr(answer) if isinstance(answer, float) else str(answer)
     if isinstance(answer, list | tuple):
         return ", ".join(gold_text(a) or "" for a in answer)
-    text = str(answer).strip()
+    return _gold_from_text(str(answer).strip())
+
+
+@lru_cache(maxsize=16384)
+def _gold_from_text(text: str) -> str | None:
+    """`gold_text` of a string, cached: the same gold comes with every sample of a problem."""
     if "\\boxed" in text or "\\fbox" in text:
         boxes = list(dict.fromkeys(trailing_boxes(cut_chat_tokens(text))))
         if len(boxes) > 1:
