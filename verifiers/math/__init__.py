@@ -14,7 +14,7 @@ from .extract import (
     bare_answer,
     cut_chat_tokens,
     extract_answer,
-    final_part,
+    find_answer,
     last_boxed,
     strip_math_delimiters,
     trailing_boxes,
@@ -52,31 +52,28 @@ class MathVerifier(Verifier):
 
     @property
     def options(self) -> Options:
-        return Options(self.rel_tol, self.float_rounding, self.strict, self.set_relations)
+        return _options(self.rel_tol, self.float_rounding, self.strict, self.set_relations)
 
     def extract(self, completion: str) -> str | None:
-        answer = extract_answer(completion, last_number=self.last_number_fallback)
-        return strip_math_delimiters(answer) if answer is not None else None
-
-    def extract_for(self, completion: str, gold: str) -> str | None:
-        """The answer, with the run of boxes that ends it read together: `\\boxed{1}, \\boxed{2}`
-        answers `{1, 2}`, and does not answer `2` (a hedge between candidates is no answer)."""
-        extracted = self.extract(completion)
-        if extracted is None or ("\\boxed" not in completion and "\\fbox" not in completion):
-            return extracted
-        boxes = trailing_boxes(cut_chat_tokens(final_part(completion)))
-        if len(boxes) < 2 or strip_math_delimiters(boxes[-1]) != extracted:
-            return extracted
-        distinct = list(
-            {normalize(strip_math_delimiters(b)): strip_math_delimiters(b) for b in boxes}.values()
-        )
-        # against a single value, several different boxes in a row are a hedge, not an answer
-        return ", ".join(distinct) if len(distinct) > 1 or _is_collection(gold) else extracted
+        return _extract(completion, None, self.last_number_fallback)
 
     def quick_check(self, completion: str, answer: Any) -> VerifyResult | None:
         """Decides without sympy when there is no answer or both sides are plain numbers."""
+        return self._decide(completion, answer, quick=True)
+
+    def check(self, completion: str, answer: Any) -> VerifyResult:
+        try:
+            result = self._decide(completion, answer, quick=False)
+        except RecursionError:
+            return VerifyResult(score=0.0, correct=False, reason="parse_error")
+        except Exception as exc:  # never let a grader bug escape as a crash: a clear verdict instead
+            return VerifyResult.failure("error", error=f"{type(exc).__name__}: {str(exc)[:200]}")
+        return result if result is not None else VerifyResult.failure("error", error="no verdict")
+
+    def _decide(self, completion: str, answer: Any, quick: bool) -> VerifyResult | None:
+        """One pass: extract, then the fast verdict, then (unless `quick`) the full comparison."""
         gold = gold_text(answer)
-        extracted = self.extract(completion) if gold is None else self.extract_for(completion, gold)
+        extracted = _extract(completion, gold, self.last_number_fallback)
         if extracted is None:
             return VerifyResult(score=0.0, correct=False, reason="no_answer")
         if len(extracted) > self.max_answer_chars:
@@ -84,22 +81,30 @@ class MathVerifier(Verifier):
         if gold is None:
             return VerifyResult(score=0.0, correct=None, extracted=extracted, reason="no_reference")
         verdict = fast_verdict(extracted, gold, self.options)
+        if verdict is None and not quick:
+            verdict = answers_equal(extracted, gold, self.options)
         return _result(verdict, extracted) if verdict is not None else None
 
-    def check(self, completion: str, answer: Any) -> VerifyResult:
-        try:
-            quick = self.quick_check(completion, answer)
-            if quick is not None:
-                return quick
-            gold = gold_text(answer)
-            extracted = self.extract_for(completion, gold) if gold is not None else None
-            if extracted is None or gold is None:  # quick_check answers both; kept for safety under -O
-                return VerifyResult(score=0.0, correct=False, reason="no_answer")
-            return _result(answers_equal(extracted, gold, self.options), extracted)
-        except RecursionError:
-            return VerifyResult(score=0.0, correct=False, reason="parse_error")
-        except Exception as exc:  # never let a grader bug escape as a crash: a clear verdict instead
-            return VerifyResult.failure("error", error=f"{type(exc).__name__}: {str(exc)[:200]}")
+
+@lru_cache(maxsize=64)
+def _options(rel_tol: float, float_rounding: int | None, strict: bool, set_relations: bool) -> Options:
+    return Options(rel_tol, float_rounding, strict, set_relations)
+
+
+@lru_cache(maxsize=256)  # small: the worker's check runs right after its quick_check on the same item
+def _extract(completion: str, gold: str | None, last_number: bool) -> str | None:
+    """The answer; the run of boxes that ends it is read together: `\\boxed{1}, \\boxed{2}`
+    answers `{1, 2}`, and does not answer `2` (a hedge between candidates is no answer)."""
+    answer, run = find_answer(completion, last_number=last_number)
+    if answer is None:
+        return None
+    extracted = strip_math_delimiters(answer)
+    if len(run) < 2:
+        return extracted
+    distinct = list({normalize(strip_math_delimiters(b)): strip_math_delimiters(b) for b in run}.values())
+    if len(distinct) > 1 or (gold is not None and _is_collection(gold)):
+        return ", ".join(distinct)
+    return extracted
 
 
 def _is_collection(gold: str) -> bool:

@@ -72,17 +72,22 @@ def cut_chat_tokens(text: str) -> str:
     return text
 
 
-def _box_start(text: str, end: int) -> int:
-    """Start of the last box command before `end`, or -1."""
+def _commands(text: str) -> tuple[str, ...]:
+    """The box commands worth searching for: `\\fbox` is rare, so one scan decides."""
+    return _BOX_COMMANDS if "\\fbox" in text else _BOX_COMMANDS[:1]
+
+
+def _box_start(text: str, end: int, lo: int = 0, cmds: tuple[str, ...] = _BOX_COMMANDS) -> int:
+    """Start of the last box command in `text[lo:end]`, or -1."""
     best = -1
-    for cmd in _BOX_COMMANDS:
-        pos = text.rfind(cmd, 0, end)
+    for cmd in cmds:
+        pos = text.rfind(cmd, lo, end)
         while pos != -1:
             after = pos + len(cmd)
             # "\boxedx" is another command, "\boxed{" or "\boxed 5" is ours
             if after >= len(text) or not text[after].isalpha():
                 break
-            pos = text.rfind(cmd, 0, pos)
+            pos = text.rfind(cmd, lo, pos)
         best = max(best, pos)
     return best
 
@@ -105,12 +110,13 @@ def _box_at(text: str, start: int) -> tuple[str | None, int]:
 
 def last_boxed(text: str) -> str | None:
     """Content of the last `\\boxed{...}` / `\\fbox{...}` (brace-balanced), or `\\boxed 5`."""
-    start = _box_start(text, len(text))
+    start = _box_start(text, len(text), cmds=_commands(text))
     return _box_at(text, start)[0] if start != -1 else None
 
 
 _NEGATION = re.compile(r"\b(?:no|not|nor|but|instead|wrong|incorrect)\b", re.IGNORECASE)
 _BOX_GAP = 80  # boxes this close together, with no blank line between them, answer together
+_RUN_ITEM_CHARS = 400  # a box inside such a run holds a short answer: the search looks no further back
 _MAX_BOXES = 32
 
 
@@ -119,22 +125,30 @@ def trailing_boxes(text: str) -> list[str]:
 
     Only boxes separated by short connecting text count, so an intermediate
     result boxed paragraphs earlier is not taken for part of the answer."""
-    boxes: list[str] = []
-    end = len(text)
-    last_start = None
+    cmds = _commands(text)
+    start = _box_start(text, len(text), cmds=cmds)
+    content = _box_at(text, start)[0] if start != -1 else None
+    return _run_ending_at(text, start, content, cmds) if content is not None else []
+
+
+def _run_ending_at(text: str, start: int, content: str, cmds: tuple[str, ...]) -> list[str]:
+    """The boxes read together with the box at `start` (itself included), in order.
+
+    Each step searches a bounded window before the current box, so the cost does
+    not grow with the length of the reasoning before the answer."""
+    boxes = [content.strip()]
     while len(boxes) < _MAX_BOXES:
-        start = _box_start(text, end)
-        if start == -1:
+        prev = _box_start(text, start, max(0, start - _BOX_GAP - _RUN_ITEM_CHARS), cmds)
+        if prev == -1:
             break
-        content, box_end = _box_at(text, start)
-        if content is None:
+        prev_content, prev_end = _box_at(text, prev)
+        if prev_content is None:
             break
-        if last_start is not None:
-            gap = text[box_end:last_start]
-            if len(gap) > _BOX_GAP or "\n\n" in gap or box_end > last_start or _NEGATION.search(gap):
-                break
-        boxes.append(content.strip())
-        last_start, end = start, start
+        gap = text[prev_end:start]
+        if len(gap) > _BOX_GAP or "\n\n" in gap or prev_end > start or _NEGATION.search(gap):
+            break
+        boxes.append(prev_content.strip())
+        start = prev
     boxes.reverse()
     return boxes
 
@@ -256,32 +270,37 @@ def _conclusion(text: str) -> str | None:
 
 def extract_answer(completion: str, *, last_number: bool = False) -> str | None:
     """The answer text found in `completion`, or `None`."""
+    return find_answer(completion, last_number=last_number)[0]
+
+
+def find_answer(completion: str, *, last_number: bool = False) -> tuple[str | None, list[str]]:
+    """(the answer, the run of boxes it ends): the run has two or more boxes only when the
+    answer is the last of several boxes written together (`\\boxed{1}, \\boxed{2}`)."""
     if not completion:
-        return None
+        return None, []
     text = cut_chat_tokens(final_part(completion))
-    start = _box_start(text, len(text))
+    cmds = _commands(text)
+    start = _box_start(text, len(text), cmds=cmds)
     if start != -1:
         boxed, box_end = _box_at(text, start)
         if boxed is not None:
             # "... \boxed{255} ... The final answer is $10,455$": the later statement wins
             later = _from_phrase(text[box_end:]) if _FINAL_PHRASE.search(text, box_end) else None
-            return later if later is not None else (boxed.strip() or None)
+            if later is not None:
+                return later, []
+            return boxed.strip() or None, _run_ending_at(text, start, boxed, cmds)
     found = _from_phrase(text[-_PHRASE_WINDOW:])
     if found is not None:
-        return found
+        return found, []
     if "<answer>" in completion and text is not completion:
-        return text.strip() or None
+        return text.strip() or None, []
     found = bare_answer(text)
-    if found is not None:
-        return found
-    found = _conclusion(text)
-    if found is not None:
-        return found
-    if last_number:
+    if found is None:
+        found = _conclusion(text)
+    if found is None and last_number:
         numbers = _LAST_NUMBER.findall(text)
-        if numbers:
-            return numbers[-1].rstrip(",")
-    return None
+        found = numbers[-1].rstrip(",") if numbers else None
+    return found, []
 
 
 def strip_math_delimiters(answer: str) -> str:
