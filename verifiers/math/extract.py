@@ -26,7 +26,19 @@ _PHRASES = [
     re.compile(r"the answer is[:\s]*([^\n]*)", re.IGNORECASE),
     re.compile(r"(?:最终)?答案(?:是|为)?\s*[:：]?\s*([^\n]*)"),
 ]
-_MINERVA_TAIL = re.compile(r"\.?\s*I hope it is correct\.?\s*$", re.IGNORECASE)
+_HOPE_TEXT = "i hope it is correct"
+
+
+def _strip_minerva_tail(text: str) -> str:
+    """`... is $5$. I hope it is correct.` -> `... is $5$`: Minerva's closing formula, found with
+    `rfind` (a regex with `\\s*` before an anchor is quadratic on long runs of spaces)."""
+    text = text.rstrip()
+    k = text.lower().rfind(_HOPE_TEXT)
+    if k == -1 or text[k + len(_HOPE_TEXT) :].strip(" .\t\n"):
+        return text
+    return text[:k].rstrip().removesuffix(".").rstrip()
+
+
 _INLINE_MATH = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _MAX_PHRASE_CHARS = 2000  # a final answer longer than this is not an answer
 _PHRASE_WINDOW = 20000  # final-answer phrases are looked for near the end only
@@ -43,8 +55,10 @@ _PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
 _ANSWER_WORDS = frozenset(
     "and or pct percent percentage units unit degrees degree cm meters miles feet inches dollars cents".split()
 )
+# a sentence start: after punctuation, a math span or a line break; one quantifier, so runs of
+# spaces or line breaks cannot make the search quadratic
 _CONCLUSION = re.compile(
-    r"(?:^|[.!?$\]]\s+|\n)\s*(?:Therefore|Thus|Hence|So|In conclusion)\b,?", re.IGNORECASE
+    r"(?:^|(?<=[.!?$\]\n]))[ \t]*(?:Therefore|Thus|Hence|So|In conclusion)\b,?", re.IGNORECASE
 )
 _FINAL_PHRASE = re.compile(r"final answer is", re.IGNORECASE)  # checked after the last box
 
@@ -180,9 +194,7 @@ def _from_phrase(text: str) -> str | None:
                 best_pos, best = m.start(1), m.group(1)
     if best is None:
         return None
-    best = _first_sentence(_MINERVA_TAIL.sub("", best.strip()[:_MAX_PHRASE_CHARS])).strip(
-        "* "
-    )  # markdown bold
+    best = _first_sentence(_strip_minerva_tail(best.strip()[:_MAX_PHRASE_CHARS])).strip("* ")  # markdown bold
     boxed = last_boxed(best)
     if boxed is not None:
         return boxed
@@ -190,16 +202,15 @@ def _from_phrase(text: str) -> str | None:
 
 
 _QUOTES = re.compile(r'^\\?"|\\?"$')  # "$12$ and $13$" quoted, possibly with escaped quotes
-_HOPE = re.compile(r"\.?\s*I hope it is correct", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"\.\s+(?=[A-Z])")
 
 
 def _first_sentence(text: str) -> str:
     """`$28\\%$. I hope it is correct. Note: ...` -> `$28\\%$`: the answer sentence only
     (a full stop inside a math span does not end it)."""
-    m = _HOPE.search(text)
-    if m:
-        text = text[: m.start()]
+    k = text.lower().find(_HOPE_TEXT)
+    if k != -1:
+        text = text[:k].rstrip().removesuffix(".")
     for m in _SENTENCE_END.finditer(text):
         if text.count("$", 0, m.start()) % 2 == 0:
             return text[: m.start()]
@@ -257,7 +268,7 @@ def bare_answer(text: str) -> str | None:
 def _conclusion(text: str) -> str | None:
     """`... Therefore, the probability that Alice wins is 2/3.`: the last sentence, when it
     starts with a concluding word, states the answer."""
-    tail = _MINERVA_TAIL.sub("", text[-_MAX_PHRASE_CHARS:].rstrip()).rstrip()
+    tail = _strip_minerva_tail(text[-_MAX_PHRASE_CHARS:])
     starts = list(_CONCLUSION.finditer(tail))
     if not starts:
         return None
