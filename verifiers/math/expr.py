@@ -94,7 +94,8 @@ def _tokens(s: str) -> list[tuple[str, str]]:
         if not m:
             raise Unsupported(f"unexpected {s[pos : pos + 10]!r}")
         kind = m.lastgroup
-        assert kind is not None
+        if kind is None:  # not reachable with the token regex; a clear refusal rather than an assert
+            raise Unsupported(f"untokenizable {s[pos : pos + 10]!r}")
         out.append((kind, m.group(kind)))
         pos = m.end()
     return out
