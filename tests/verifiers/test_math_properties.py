@@ -280,9 +280,10 @@ def test_strict_and_set_relation_options():
     assert not correct("$f(y)$", "$f(x)$")
     assert correct("$f(y)$", "$f(x)$", get_verifier("math", strict=False))
     assert not correct("$f(y)+1$", "$f(x)$", get_verifier("math", strict=False))
-    assert correct("$-2 \\le x \\le 7$", "$x \\in [-2,7]$")
-    assert not correct("$-2 \\le x \\le 7$", "$x \\in [-2,7]$", get_verifier("math", set_relations=False))
-    assert correct("$x \\in [-2,7]$", "$-2 \\le x \\le 7$", get_verifier("math", set_relations=False))
+    assert not correct("$-2 \\le x \\le 7$", "$x \\in [-2,7]$")  # off by default, as in math-verify
+    assert correct("$-2 \\le x \\le 7$", "$x \\in [-2,7]$", get_verifier("math", set_relations=True))
+    assert correct("$x \\in [-2,7]$", "$-2 \\le x \\le 7$")  # a set answers a relation either way
+    assert correct("$[-2,7]$", "$x \\in [-2,7]$")  # the set itself always answers a membership
 
 
 # ------------------------------------------------------------- never an exception

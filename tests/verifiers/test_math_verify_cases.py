@@ -74,6 +74,15 @@ def test_agreement_with_math_verify_and_no_false_positive(verdicts):
     assert agree / len(kept) >= MIN_AGREEMENT, misses
 
 
+def test_with_rlvr_defaults_only_there_is_no_false_positive():
+    """The same cases with no option mapped at all (a user who passes nothing)."""
+    results = get_verifier("math").verify_batch([c["pred"] for c in CASES], [c["gold"] for c in CASES])
+    kept = [(c, bool(r.correct)) for c, r in zip(CASES, results) if not c["disputed"]]
+    agree = sum(v == bool(c["expected"]) for c, v in kept)
+    print(f"\nwith rlvr's defaults only: {agree}/{len(kept)} non-disputed agree")
+    assert [c["source"] for c, v in kept if v and not c["expected"]] == []
+
+
 def test_disputed_cases_keep_the_correct_verdict(verdicts):
     disputed = [(c, v) for c, v in zip(CASES, verdicts) if c["disputed"]]
     assert all(c["dispute_reason"] for c, _ in disputed)

@@ -41,9 +41,9 @@ class MathVerifier(Verifier):
         True, description="Variable names must match: f(y) does not answer f(x) (math-verify's strict)."
     )
     set_relations: bool = Field(
-        True,
-        description="A relation answers a set-membership gold: -2 <= x <= 7 for x \\in [-2,7] "
-        "(math-verify's allow_set_relation_comp).",
+        False,
+        description="A relation also answers a set-membership gold: -2 <= x <= 7 for x \\in [-2,7] "
+        "(math-verify's allow_set_relation_comp, off by default as there). The other direction always counts.",
     )
     last_number_fallback: bool = Field(
         False, description="Take the last number when there is no boxed answer or answer phrase."

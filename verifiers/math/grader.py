@@ -67,7 +67,7 @@ class Options:
     rel_tol: float = 1e-6
     float_rounding: int | None = None
     strict: bool = True
-    set_relations: bool = True
+    set_relations: bool = False
 
 
 DEFAULT = Options()
