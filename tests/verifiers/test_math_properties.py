@@ -57,6 +57,32 @@ def test_a_short_sentence_around_one_math_span_answers_with_the_span(n, lead):
     assert not correct(f"{lead} $x = {n + 2}$.", f"x = {n}")
 
 
+@SETTINGS
+@given(
+    values=st.lists(small, min_size=2, max_size=4, unique=True),
+    lead=st.sampled_from(["I think", "Maybe", "So"]),
+)
+def test_a_short_answer_offering_several_numbers_is_a_hedge(values, lead):
+    spans = " or maybe ".join(f"${v}$" for v in values)
+    for v in values:
+        assert not correct(f"{lead} {spans}.", str(v))
+    assert correct(
+        f"We have ${values[0]}+0={values[0]}$, so ${values[0]}$.", str(values[0])
+    )  # working, then answer
+
+
+@SETTINGS
+@given(values=st.lists(st.integers(1, 99), min_size=2, max_size=4))
+def test_numbers_separated_by_spaces_are_never_multiplied(values):
+    product = 1
+    for v in values:
+        product *= v
+    assume(product not in values)
+    written = " ".join(map(str, values))
+    assert not correct(f"\\boxed{{{written}}}", str(product))
+    assert not correct(written, str(product))
+
+
 def test_long_outputs_keep_the_long_output_rules():
     reasoning = "We consider 3 apples and then 41 pears in the basket. " * 20
     assert MATH.check(reasoning, "41").reason == "no_answer"  # no last-number fallback in a trace

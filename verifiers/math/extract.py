@@ -60,6 +60,8 @@ _ANSWER_WORDS = frozenset(
 _CONCLUSION = re.compile(
     r"(?:^|(?<=[.!?$\]\n]))[ \t]*(?:Therefore|Thus|Hence|So|In conclusion)\b,?", re.IGNORECASE
 )
+_LETTER = re.compile(r"[A-Za-z]")
+_COMMAND = re.compile(r"\\[A-Za-z]+")
 _FINAL_PHRASE = re.compile(r"final answer is", re.IGNORECASE)  # checked after the last box
 
 
@@ -235,7 +237,8 @@ def _answer_in_sentence(sentence: str) -> str | None:
     prose = _is_prose(sentence)
     math = list(_INLINE_MATH.finditer(sentence)) if prose or len(sentence) > _BARE_CHARS else []
     if math:
-        return next(g for g in math[-1].groups() if g is not None).strip()
+        spans = [next(g for g in m.groups() if g is not None).strip() for m in math]
+        return None if _hedges(spans) else spans[-1]
     if prose:
         numbers = _LAST_NUMBER.findall(sentence)
         return numbers[-1].rstrip(",") if len(numbers) == 1 else None
@@ -259,10 +262,22 @@ def bare_answer(text: str) -> str | None:
         return next(g for g in whole.groups() if g is not None).strip() or None
     if len(text) <= _BARE_CHARS and not _is_prose(text):
         return text.rstrip(".").strip() or None
-    spans = list(_SPAN.finditer(text))
-    if spans:
-        return next(g for g in spans[-1].groups() if g is not None).strip() or None
-    return None
+    spans = [next(g for g in m.groups() if g is not None).strip() for m in _SPAN.finditer(text)]
+    if not spans or _hedges(spans):
+        return None
+    return spans[-1] or None
+
+
+def _hedges(spans: list[str]) -> bool:
+    """`I think $1$ or maybe $2$`: two different constants offered in one short answer are a
+    hedge between candidates, not an answer (spans with letters, such as `$(x, y)$`, are labels,
+    and equations are working)."""
+    constants = {
+        s.replace(" ", "")
+        for s in spans
+        if not _LETTER.search(_COMMAND.sub("", s)) and not any(op in s for op in "=<>")  # `2+3=5` is working
+    }
+    return len(constants) > 1
 
 
 def _conclusion(text: str) -> str | None:
