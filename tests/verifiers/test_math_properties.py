@@ -243,6 +243,16 @@ def test_final_answer_sentences(n, noun):
 
 @SETTINGS
 @given(
+    n=ints,
+    form=st.sampled_from(["The answer is not {}.", "Therefore, x is not ${}$.", "So it is not {} but more."]),
+)
+def test_a_negated_statement_states_no_answer(n, form):
+    assert not correct("Some work.\nFinal Answer: " + form.format(n), str(n))
+    assert not correct("A long derivation. " * 30 + form.format(n), str(n))
+
+
+@SETTINGS
+@given(
     early=ints, final=ints, token=st.sampled_from(["<|im_start|>user\nWhat is 2+2?", "<|im_end|>", "</s>"])
 )
 def test_a_later_final_answer_beats_an_earlier_box_and_chat_tokens_end_the_answer(early, final, token):

@@ -235,6 +235,8 @@ def _answer_in_sentence(sentence: str) -> str | None:
                 sentence = sentence[k + len(copula) :].strip()
                 break
     prose = _is_prose(sentence)
+    if prose and _NEGATION.search(_INLINE_MATH.sub(" ", sentence)):
+        return None  # "The answer is not 5." states no answer
     math = list(_INLINE_MATH.finditer(sentence)) if prose or len(sentence) > _BARE_CHARS else []
     if math:
         spans = [next(g for g in m.groups() if g is not None).strip() for m in math]
@@ -263,8 +265,8 @@ def bare_answer(text: str) -> str | None:
     if len(text) <= _BARE_CHARS and not _is_prose(text):
         return text.rstrip(".").strip() or None
     spans = [next(g for g in m.groups() if g is not None).strip() for m in _SPAN.finditer(text)]
-    if not spans or _hedges(spans):
-        return None
+    if not spans or _hedges(spans) or _NEGATION.search(_SPAN.sub(" ", text)):
+        return None  # several candidates, or "x is not $5$"
     return spans[-1] or None
 
 
