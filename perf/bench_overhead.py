@@ -11,7 +11,7 @@ the same sampling (greedy by default):
 Prints wall times, rlvr/bare (target <= 1.10) and lm_eval/bare, how many completions are
 identical to the bare ones, and per-problem score agreement between rlvr and lm_eval.
 
-    .venv/bin/python perf/bench_overhead.py --limit 20 --max-tokens 256 --lm-eval
+    .venv/bin/python perf/bench_overhead.py --limit 20 --max-new-tokens 256 --lm-eval [--json OUT.json]
 """
 
 from __future__ import annotations
@@ -195,11 +195,12 @@ def main() -> None:
     parser.add_argument("--model", default=str(ROOT / "models" / "SmolLM2-135M-Instruct"))
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "benchmarks"))
     parser.add_argument("--limit", type=int, default=20)
-    parser.add_argument("--n", type=int, default=1)
+    parser.add_argument("--samples-per-prompt", "-n", "--n", dest="n", type=int, default=1)
     parser.add_argument("--temperature", type=float, default=0.0)
-    parser.add_argument("--max-tokens", type=int, default=256)
+    parser.add_argument("--max-new-tokens", "--max-tokens", dest="max_tokens", type=int, default=256)
     parser.add_argument("--enforce-eager", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--lm-eval", action="store_true", help="also time lm-evaluation-harness")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--bare-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -212,11 +213,11 @@ def main() -> None:
         args.model,
         "--limit",
         str(args.limit),
-        "--n",
+        "--samples-per-prompt",
         str(args.n),
         "--temperature",
         str(args.temperature),
-        "--max-tokens",
+        "--max-new-tokens",
         str(args.max_tokens),
     ]
     bare_cmd = [
@@ -276,6 +277,22 @@ def main() -> None:
             f"per-problem agreement {agree}/{len(ids)}"
         )
     print(f"rlvr/bare = {times['rlvr'] / times['bare']:.3f} (target <= 1.10)")
+    if args.json:
+        figures = {
+            "benchmark": "math500",
+            "limit": args.limit,
+            "samples_per_prompt": args.n,
+            "temperature": args.temperature,
+            "max_new_tokens": args.max_tokens,
+            "enforce_eager": args.enforce_eager,
+            "seconds": times,
+            "rlvr_over_bare": times["rlvr"] / times["bare"],
+            "identical_completions": same,
+            "completions": total,
+            "generated_tokens": int(details["tokens"].sum()),
+            "work_dir": str(work),
+        }
+        args.json.write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":
