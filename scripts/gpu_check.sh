@@ -7,7 +7,7 @@
 # recorded with its error and the end of its log, and the next one runs.
 #   scripts/gpu_check.sh [OUT] [--skip-setup] [--only bench,train_vllm] [--timeout bench=120] ...
 # OUT (default $OUT, else runs/gpu_check) gets gpu_check.json, gpu_check.md, nvidia_smi.csv and
-# logs.tar.gz; big outputs go to OUT/work (or --work DIR).
+# logs.tar.gz, nothing else; big outputs go to runs/gpu_check_work (or --work DIR).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; then

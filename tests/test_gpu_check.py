@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import textwrap
 import time
 from pathlib import Path
@@ -89,7 +90,8 @@ def test_a_failing_or_timed_out_step_is_recorded_and_the_next_one_runs(tmp_path)
     by_name = {r.name: r for r in results}
 
     assert by_name["fails"].status == "failed" and by_name["fails"].returncode == 3
-    assert "exit code 3" in by_name["fails"].error and "the reason is here" in by_name["fails"].log_tail
+    assert by_name["fails"].error == "exit code 3: the reason is here"
+    assert "the reason is here" in by_name["fails"].log_tail
 
     hangs = by_name["hangs"]
     assert hangs.status == "timeout" and "time box" in hangs.error
@@ -129,7 +131,7 @@ def test_the_whole_check_records_a_failing_step_and_writes_both_reports(tmp_path
     out = tmp_path / "out"
     done = subprocess.run(
         [sys.executable, "-m", "rlvr.gpu_check", str(out), "--skip-setup", "--only", "setup,env,sandbox"]
-        + ["--python", "/bin/false", "--timeout", "env=10"],
+        + ["--python", "/bin/false", "--timeout", "env=10", "--work", str(tmp_path / "work")],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -143,7 +145,16 @@ def test_the_whole_check_records_a_failing_step_and_writes_both_reports(tmp_path
     assert report["measure_budget_s"] == 10 + TIMEOUTS["sandbox"]
     markdown = (out / "gpu_check.md").read_text()
     assert "## env: failed" in markdown and "## sandbox: failed" in markdown
-    assert (out / "logs.tar.gz").exists()
+    # OUT holds the few files a device machine sends back; the steps' own output is in --work
+    assert {"gpu_check.json", "gpu_check.md", "logs.tar.gz"} <= {p.name for p in out.iterdir()}
+    assert {p.name for p in out.iterdir()} <= {
+        "gpu_check.json",
+        "gpu_check.md",
+        "logs.tar.gz",
+        "nvidia_smi.csv",
+    }
+    with tarfile.open(out / "logs.tar.gz") as tar:
+        assert {"env/log.txt", "sandbox/log.txt"} <= set(tar.getnames())
 
 
 def test_the_time_boxes_of_the_measuring_steps_stay_under_8_minutes(tmp_path):
@@ -225,7 +236,7 @@ def test_report_writer_on_the_recorded_sample(tmp_path):
         "16000 generated tokens/s (204800 tokens, 800 completions, 12.8 s generating); avg@4/arith 0.250",
         "rlvr/bare = 1.050 (bare 48.0 s, rlvr 50.4 s)",
         "60000 pairs/s with 16 workers (1 worker: 6000; math-verify: 310)",
-        "step 2.00 s = rollout 1.00 + train 0.75 + sync 0.25; sync check ok",
+        "step 2.00 s = rollout+reward 1.00 + train 0.75 + sync 0.25; sync check ok",
         "88.0 GiB device",
         "30.0 GiB torch",
         "1 GPU process(es) left running",
@@ -242,6 +253,13 @@ def test_report_writer_on_the_recorded_sample(tmp_path):
     assert json.loads(json_path.read_text()) == report
     assert md_path.read_text() == markdown
     assert not list((tmp_path / "out").glob("*.partial"))
+
+
+def test_a_separate_reward_time_is_shown_as_such():
+    report = json.loads(SAMPLE.read_text())
+    train = next(s for s in report["steps"] if s["name"] == "train_vllm")
+    train["metrics"]["step_split_s"].update(rollout=0.75, reward=0.25)
+    assert "step 2.00 s = rollout 0.75 + reward 0.25 + train 0.75 + sync 0.25" in render_markdown(report)
 
 
 def test_a_sync_mismatch_is_reported_as_one():

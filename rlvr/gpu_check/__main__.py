@@ -29,7 +29,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m rlvr.gpu_check", description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", type=Path, default=Path(os.environ.get("OUT") or "runs/gpu_check"))
-    parser.add_argument("--work", type=Path, help="big outputs (bench runs, checkpoints); default OUT/work")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=ROOT / "runs" / "gpu_check_work",
+        help="big outputs (bench runs, checkpoints), kept out of OUT so that OUT holds four files",
+    )
     parser.add_argument(
         "--python", default=str(ROOT / ".venv" / "bin" / "python"), help="the project's python"
     )
@@ -93,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="gpu_check %(asctime)s %(message)s", datefmt="%H:%M:%S")
     args = parse_args(argv)
     out = args.out.resolve()
-    work = (args.work or out / "work").resolve()
+    work = args.work.resolve()
     plan = Plan(
         root=ROOT, work=work, python=args.python, data=args.data_dir.resolve(), skip_setup=args.skip_setup
     )

@@ -150,8 +150,10 @@ def _sandbox(m: dict[str, Any]) -> str:
 
 def _train(m: dict[str, Any]) -> str:
     split = m["step_split_s"]
+    # without a separate reward time the trainer's rollout time includes the scoring
+    labels = {"rollout": "rollout" if split.get("reward") is not None else "rollout+reward"}
     parts = " + ".join(
-        f"{name} {split[name]:.2f}"
+        f"{labels.get(name, name)} {split[name]:.2f}"
         for name in ("rollout", "reward", "train", "sync")
         if split.get(name) is not None
     )

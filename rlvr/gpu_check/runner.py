@@ -106,6 +106,9 @@ def run_step(step: Step, step_dir: Path, cwd: Path, grace_s: float = 20.0) -> St
         # a failed step's partial result (written before it failed) is kept too
     if result.status != "ok":
         result.log_tail = tail(log_path)
+        last = (result.log_tail or "").strip().splitlines()[-1:]
+        if result.status == "failed" and last and result.error and result.error.startswith("exit code"):
+            result.error += f": {last[0].strip()[:300]}"  # usually the exception that ended it
     log.info(
         "%s: %s in %.1f s%s",
         step.name,
