@@ -180,6 +180,30 @@ def test_the_bench_step_takes_math500_from_the_shared_data(tmp_path, shared_data
     assert steps["overhead"].skip_reason is None and steps["verify_math"].skip_reason is None
 
 
+@pytest.mark.slow
+def test_bench_metrics_read_a_real_run(tiny_model, tmp_path):
+    """The bench step's reader on what `rlvr bench run` writes (HF engine: no vLLM needed)."""
+    pd = pytest.importorskip("pandas")
+    from rlvr.gpu_check.steps import bench_metrics
+
+    run = tmp_path / "run"
+    rlvr = Path(sys.executable).parent / "rlvr"
+    done = subprocess.run(
+        [str(rlvr), "bench", "run", "arith", "--model", tiny_model, "--engine", "hf", "--limit", "3"]
+        + ["--samples-per-prompt", "2", "--max-new-tokens", "8", "--out", str(run)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    metrics = bench_metrics(run)
+    details = pd.read_parquet(run / "details.parquet")
+    assert metrics["completions"] == len(details) == 6
+    assert metrics["generated_tokens"] == details["tokens"].sum() > 0
+    assert metrics["tokens_per_s"] == pytest.approx(metrics["generated_tokens"] / metrics["generation_s"])
+    assert 0 <= metrics["avg@2/arith"] <= 1
+
+
 def test_memory_sampler_gives_each_window_its_peak_summed_over_gpus(tmp_path):
     # two GPUs per sampling round, as `nvidia-smi -lms` prints them, with noise lines between
     script = """
