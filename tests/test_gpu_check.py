@@ -59,6 +59,26 @@ def test_without_a_gpu_the_script_says_so_in_one_line_and_exits_0(tmp_path, nvid
     assert not out.exists()  # nothing set up, nothing measured
 
 
+def test_with_a_gpu_the_script_hands_out_and_its_options_to_the_check(tmp_path):
+    """The script's other branch, with a stand-in `nvidia-smi` that lists one GPU: OUT and the
+    options reach `python -m rlvr.gpu_check` (a project python that cannot run anything keeps it short)."""
+    path = bin_dir(tmp_path, "echo 'GPU 0: Stand-in (UUID: GPU-0)'")
+    out, work = tmp_path / "out", tmp_path / "work"
+    done = subprocess.run(
+        [shutil.which("bash"), str(ROOT / "scripts" / "gpu_check.sh"), str(out), "--skip-setup"]
+        + ["--only", "env", "--python", "/bin/false", "--work", str(work)],
+        env={"PATH": f"{path}:{os.environ['PATH']}", "PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr  # the env step failed, and says so
+    report = json.loads((out / "gpu_check.json").read_text())
+    assert report["machine"]["gpus"] == ["GPU 0: Stand-in (UUID: GPU-0)"]
+    assert [(s["name"], s["status"]) for s in report["steps"]] == [("env", "failed")]
+    assert (work / "env" / "log.txt").exists()
+
+
 def test_a_failing_or_timed_out_step_is_recorded_and_the_next_one_runs(tmp_path):
     leftover = tmp_path / "grandchild.pid"
     steps = [
