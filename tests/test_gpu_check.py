@@ -225,7 +225,7 @@ def test_bench_metrics_read_a_real_run(tiny_model, tmp_path):
 
 
 def test_memory_sampler_gives_each_window_its_peak_summed_over_gpus(tmp_path):
-    # two GPUs per sampling round, as `nvidia-smi -lms` prints them, with noise lines between
+    # two GPUs per sampling round, as `nvidia-smi --loop-ms` prints them, with noise lines between
     script = """
         import sys, time
         print('index, memory.used [MiB], memory.total [MiB], utilization.gpu [%]', flush=True)

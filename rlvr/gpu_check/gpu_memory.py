@@ -18,7 +18,7 @@ QUERY = "index,memory.used,memory.total,utilization.gpu"
 
 
 def nvidia_smi_command(interval_ms: int = 500) -> list[str]:
-    return ["nvidia-smi", f"--query-gpu={QUERY}", "--format=csv,noheader,nounits", f"-lms={interval_ms}"]
+    return ["nvidia-smi", f"--query-gpu={QUERY}", "--format=csv,noheader,nounits", f"--loop-ms={interval_ms}"]
 
 
 @dataclass(frozen=True)
