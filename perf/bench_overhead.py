@@ -11,7 +11,7 @@ the same sampling (greedy by default):
 Prints wall times, rlvr/bare (target <= 1.10) and lm_eval/bare, how many completions are
 identical to the bare ones, and per-problem score agreement between rlvr and lm_eval.
 
-    .venv/bin/python perf/bench_overhead.py --limit 20 --max-new-tokens 256 --lm-eval
+    .venv/bin/python perf/bench_overhead.py --limit 20 --max-new-tokens 256 --lm-eval [--json OUT.json]
 """
 
 from __future__ import annotations
@@ -200,6 +200,7 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument("--enforce-eager", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--lm-eval", action="store_true", help="also time lm-evaluation-harness")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--bare-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -276,6 +277,22 @@ def main() -> None:
             f"per-problem agreement {agree}/{len(ids)}"
         )
     print(f"rlvr/bare = {times['rlvr'] / times['bare']:.3f} (target <= 1.10)")
+    if args.json:
+        figures = {
+            "benchmark": "math500",
+            "limit": args.limit,
+            "samples_per_prompt": args.samples_per_prompt,
+            "temperature": args.temperature,
+            "max_new_tokens": args.max_new_tokens,
+            "enforce_eager": args.enforce_eager,
+            "seconds": times,
+            "rlvr_over_bare": times["rlvr"] / times["bare"],
+            "identical_completions": same,
+            "completions": total,
+            "generated_tokens": int(details["tokens"].sum()),
+            "work_dir": str(work),
+        }
+        args.json.write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":
