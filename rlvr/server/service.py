@@ -115,6 +115,7 @@ class ScoringService:
         self._sandbox = None
         self._lock = threading.Lock()
         self._seen_pids: set[int] = set()
+        self._started = False  # Ray Serve replicas may skip the lifespan: the first look counts nothing
         self._rate = _Rate()
 
     # ------------------------------------------------------------------ setup
@@ -122,7 +123,10 @@ class ScoringService:
         """Start the worker pool now, so that the first request does not pay for it."""
         from rlvr.pool import shared_pool
 
-        self._seen_pids = set(shared_pool(self.config.pool_workers).worker_pids)
+        pids = set(shared_pool(self.config.pool_workers).worker_pids)
+        with self._lock:
+            self._seen_pids |= pids
+            self._started = True
 
     @property
     def threads(self) -> ThreadPoolExecutor:
@@ -187,8 +191,9 @@ class ScoringService:
 
         pids = set(shared_pool(self.config.pool_workers).worker_pids)
         with self._lock:
-            new = pids - self._seen_pids
+            new = pids - self._seen_pids if self._started else set()
             self._seen_pids |= pids
+            self._started = True
         if new:
             self.metrics.worker_restarts.inc(len(new))
 

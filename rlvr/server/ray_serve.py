@@ -1,0 +1,72 @@
+"""The same app behind Ray Serve's router: `rlvr serve --ray [ADDRESS] --replicas N`.
+
+Each replica builds its own app (verifiers, worker pool, metrics) from the picklable
+`ServerConfig`, so replicas can sit on any node that has rlvr installed.  Ray Serve's HTTP proxy
+spreads requests over the replicas; every replica applies its own --max-queue.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rlvr.log import get_logger
+
+from .service import ServerConfig
+
+log = get_logger(__name__)
+APP_NAME = "rlvr"
+
+
+def deployment(config: ServerConfig, replicas: int = 1, num_cpus: float = 1.0):
+    """A bound Ray Serve application serving `config` on `replicas` replicas."""
+    from ray import serve
+
+    def build_app():
+        from rlvr.server.app import app_from_config
+
+        return app_from_config(config)
+
+    ingress = serve.ingress(build_app)()
+    return serve.deployment(
+        ingress,
+        name="RewardServer",
+        num_replicas=replicas,
+        ray_actor_options={"num_cpus": num_cpus},
+        max_ongoing_requests=max(8, config.request_threads),
+    ).bind()
+
+
+def start(
+    config: ServerConfig,
+    address: str | None = None,
+    *,
+    replicas: int = 1,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    num_cpus: float = 1.0,
+) -> str:
+    """Connect to (or start) Ray, deploy, and return the URL; the deployment outlives this call."""
+    import ray
+    from ray import serve
+
+    if not ray.is_initialized():
+        ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+    serve.start(http_options={"host": host, "port": port})
+    serve.run(deployment(config, replicas, num_cpus), name=APP_NAME, route_prefix="/")
+    return f"http://{host}:{port}"
+
+
+def run_on_ray(config: ServerConfig, address: str | None, *, replicas: int, host: str, port: int) -> None:
+    """`start`, then keep the driver alive until Ctrl-C, and take the app down."""
+    from ray import serve
+
+    url = start(config, address, replicas=replicas, host=host, port=port)
+    log.info("serving on Ray at %s", url)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        serve.delete(APP_NAME)
+        serve.shutdown()
