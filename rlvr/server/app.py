@@ -338,7 +338,9 @@ def _messages(errors: Sequence[dict[str, Any]]) -> list[str]:
     become one field with "or" between their problems."""
     by_field: dict[str, list[str]] = {}
     for e in errors:
-        loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query")]
+        loc = [str(p) for p in e.get("loc", ())]
+        if loc and loc[0] in ("body", "query", "path", "header", "cookie"):  # where it came from, not a field
+            loc = loc[1:]
         if len(loc) > 1 and (loc[-1] in _TYPE_NAMES or "[" in loc[-1]):
             loc = loc[:-1]
         by_field.setdefault(".".join(loc) or "body", []).append(str(e.get("msg", "invalid")))

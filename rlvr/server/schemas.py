@@ -11,6 +11,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rlvr.sandbox.languages import LANGUAGES
+
+#: rlvr's sandbox languages, so that the OpenAPI schema lists what /run_code can run
+SandboxLanguage = Literal[tuple(sorted(LANGUAGES))]  # type: ignore[valid-type]
+
 # ----------------------------------------------------------------------------- /score
 
 
@@ -93,7 +98,7 @@ class RunCodeRequest(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     code: str
-    language: str = Field(..., description="python, cpp or bash (rlvr's sandbox languages).")
+    language: SandboxLanguage = Field(..., description="One of rlvr's sandbox languages.")
     stdin: str | None = None
     compile_timeout: float = Field(10, gt=0, description="Accepted; rlvr's compile step has its own limit.")
     run_timeout: float = Field(10, gt=0, le=600)
