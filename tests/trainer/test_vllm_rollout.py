@@ -66,7 +66,7 @@ def test_grpo_with_vllm_rollouts_trains_and_logs(tiny_model, tmp_path):
         template="plain",
         num_prompts=4,
         prompts_per_step=2,
-        num_generations=4,
+        samples_per_prompt=4,
         max_new_tokens=8,
         learning_rate=3e-3,
         steps=2,
@@ -88,8 +88,9 @@ def test_the_engine_runs_in_the_policys_dtype(tiny_model):
     """vLLM's own `auto` is bf16 on CPUs with AMX while the policy trains in fp32 there: the
     engine must get the policy's resolved dtype, or its log-probs differ by ~2e-3 (seen here)."""
     require("vllm")
-    from rlvr.trainer.rollout import engine_settings
+    from rlvr.engines import vllm_settings
+    from rlvr.trainer.rollout import policy_dtype_name
 
     policy_auto = "bfloat16" if torch.cuda.is_available() else "float32"
     for name, expected in (("auto", policy_auto), ("float32", "float32"), ("bfloat16", "bfloat16")):
-        assert engine_settings(tiny_model, name, 0, 64)["dtype"] == expected
+        assert vllm_settings(tiny_model, policy_dtype_name(name), 0, 64)["dtype"] == expected
