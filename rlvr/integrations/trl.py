@@ -53,7 +53,7 @@ def reward_func(
 def remote_reward_func(
     url: str,
     spec: str | None = None,
-    answer_column: str = "answer",
+    answer_field: str = "answer",
     token: str | None = None,
     **client_options: Any,
 ) -> Callable[..., list[float]]:
@@ -69,7 +69,7 @@ def remote_reward_func(
         prompts: list | None = None, completions: list | None = None, **columns: Any
     ) -> list[float]:
         completions = completions or []
-        answers = columns.get(answer_column)
+        answers = columns.get(answer_field)
         ids = columns.get("completion_ids")
         lengths = [len(x) for x in ids] if ids is not None else None
         return client.rewards(completions, None if answers is None else list(answers), lengths=lengths)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
@@ -155,6 +156,7 @@ def app_from_config(config: ServerConfig) -> FastAPI:
             workers=config.pool_workers,
             queue_depth=service.admission.depth,
             max_queue=config.max_queue,
+            pid=os.getpid(),
         )
 
     @app.get("/metrics", response_class=Response)

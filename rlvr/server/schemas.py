@@ -132,3 +132,4 @@ class Health(BaseModel):
     workers: int
     queue_depth: int
     max_queue: int
+    pid: int = Field(..., description="The serving process (tells Ray Serve replicas apart).")

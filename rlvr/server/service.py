@@ -180,10 +180,10 @@ class ScoringService:
         return Scored(results, errors)
 
     def _verify(self, verifier, completions, answers, lengths) -> list[VerifyResult]:
-        workers = self.config.pool_workers
-        if lengths is not None and getattr(verifier, "overlong_max", None) is not None:
-            return verifier.verify_batch(list(completions), list(answers), workers, lengths=list(lengths))
-        return verifier.verify_batch(list(completions), list(answers), workers)
+        lengths = None if lengths is None else list(lengths)
+        return verifier.verify_batch(
+            list(completions), list(answers), self.config.pool_workers, lengths=lengths
+        )
 
     def observe_workers(self) -> None:
         """Count pool workers that were replaced since the last look (new pids)."""
