@@ -17,8 +17,9 @@ log = get_logger(__name__)
 APP_NAME = "rlvr"
 
 
-def deployment(config: ServerConfig, replicas: int = 1, num_cpus: float = 1.0):
-    """A bound Ray Serve application serving `config` on `replicas` replicas."""
+def deployment(config: ServerConfig, replicas: int = 1, num_cpus: float | None = None):
+    """A bound Ray Serve application serving `config` on `replicas` replicas; each replica reserves
+    `num_cpus` (default: its worker pool's size, so Ray places replicas where the cores are)."""
     from ray import serve
 
     def build_app():
@@ -31,7 +32,7 @@ def deployment(config: ServerConfig, replicas: int = 1, num_cpus: float = 1.0):
         ingress,
         name="RewardServer",
         num_replicas=replicas,
-        ray_actor_options={"num_cpus": num_cpus},
+        ray_actor_options={"num_cpus": config.pool_workers if num_cpus is None else num_cpus},
         max_ongoing_requests=max(8, config.request_threads),
     ).bind()
 
@@ -43,7 +44,7 @@ def start(
     replicas: int = 1,
     host: str = "127.0.0.1",
     port: int = 8000,
-    num_cpus: float = 1.0,
+    num_cpus: float | None = None,
 ) -> str:
     """Connect to (or start) Ray, deploy, and return the URL; the deployment outlives this call."""
     import ray
