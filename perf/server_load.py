@@ -50,6 +50,27 @@ def code_rows(n: int) -> list[dict]:
     return rows
 
 
+def cpu_s(pid: int, children: bool = True) -> float:
+    """CPU seconds (user + system) of a process, plus its direct children's (the worker pool)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def one(p: int) -> tuple[float, int]:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick, int(fields[1])
+
+    total = one(pid)[0]
+    if children:
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    seconds, parent = one(int(entry))
+                except (OSError, IndexError, ValueError):
+                    continue
+                if parent == pid:
+                    total += seconds
+    return total
+
+
 def load_rows(path: Path, repeat: int) -> list[dict]:
     if str(path).startswith("code:"):
         return code_rows(int(str(path).split(":", 1)[1]) * repeat)
@@ -65,9 +86,11 @@ def anchor(rows: list[dict], spec: str, workers: int) -> tuple[float, list[tuple
     verifier = get_verifier(spec)
     shared_pool(workers)  # started before the clock, like the server's pool
     verifier.verify_batch([r"\boxed{1}"] * workers * 4, ["1"] * workers * 4, workers)  # workers up
+    cpu0 = cpu_s(os.getpid())
     start = time.perf_counter()
     results = verifier.verify_batch([r["completion"] for r in rows], [r["answer"] for r in rows], workers)
     seconds = time.perf_counter() - start
+    anchor.cpu_s = cpu_s(os.getpid()) - cpu0  # type: ignore[attr-defined]
     return seconds, [(r.score, r.correct, r.extracted, r.reason) for r in results]
 
 
@@ -100,8 +123,12 @@ def start_server(spec: str, workers: int, port: int, max_queue: int) -> subproce
 
 def client_process(url, shares, rows, batch, deadline_s, ready, go, out) -> None:
     """One process: a thread per share; posts its rows `batch` at a time; reports what came back.
-    Imports and connections happen before `go`, so the clock measures requests only."""
-    import httpx
+    Imports and connections happen before `go`, so the clock measures requests only.  The
+    standard library's http.client keeps the clients' own CPU small next to the server's."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    host, port = urlsplit(url).hostname, urlsplit(url).port
 
     records: list[tuple] = []  # (row index, result tuple)
     latencies: list[float] = []
@@ -109,33 +136,38 @@ def client_process(url, shares, rows, batch, deadline_s, ready, go, out) -> None
     lock = threading.Lock()
 
     def run(share: list[int]) -> None:
-        with httpx.Client(base_url=url, timeout=180) as http:
-            http.get("/health")  # connected before the clock starts
-            barrier.wait()
-            deadline = time.time() + deadline_s
-            for start in range(0, len(share), batch):
-                if time.time() > deadline:
-                    return
-                ids = share[start : start + batch]
-                items = [rows[i] for i in ids]
-                while True:
-                    t0 = time.perf_counter()
-                    response = http.post("/score", json={"items": items})
-                    if response.status_code == 429:
-                        with lock:
-                            refused[0] += 1
-                        time.sleep(float(response.headers.get("Retry-After", "1")))
-                        continue
-                    break
-                elapsed = time.perf_counter() - t0
-                response.raise_for_status()
-                results = response.json()["results"]
-                with lock:
-                    latencies.append(elapsed)
-                    for i, r in zip(ids, results):
-                        records.append((i, (r["reward"], r["correct"], r["extracted"], r["reason"])))
-                    if len(results) != len(ids):
-                        records.append((-1, ("count mismatch", len(ids), len(results), None)))
+        conn = http.client.HTTPConnection(host, port, timeout=180)
+        conn.request("GET", "/health")
+        conn.getresponse().read()  # connected before the clock starts
+        barrier.wait()
+        deadline = time.time() + deadline_s
+        for start in range(0, len(share), batch):
+            if time.time() > deadline:
+                return
+            ids = share[start : start + batch]
+            items = [rows[i] for i in ids]
+            body = json.dumps({"items": items})
+            while True:
+                t0 = time.perf_counter()
+                conn.request("POST", "/score", body, {"Content-Type": "application/json"})
+                response = conn.getresponse()
+                payload = response.read()
+                if response.status == 429:
+                    with lock:
+                        refused[0] += 1
+                    time.sleep(float(response.getheader("Retry-After", "1")))
+                    continue
+                break
+            elapsed = time.perf_counter() - t0
+            if response.status != 200:
+                raise RuntimeError(f"{response.status}: {payload[:300]!r}")
+            results = json.loads(payload)["results"]
+            with lock:
+                latencies.append(elapsed)
+                for i, r in zip(ids, results):
+                    records.append((i, (r["reward"], r["correct"], r["extracted"], r["reason"])))
+                if len(results) != len(ids):
+                    records.append((-1, ("count mismatch", len(ids), len(results), None)))
 
     barrier = threading.Barrier(len(shares) + 1)
     threads = [threading.Thread(target=run, args=(s,)) for s in shares]
@@ -196,9 +228,11 @@ def main() -> None:
     server = start_server(args.spec, args.workers, port, args.max_queue)
     try:
         url = f"http://127.0.0.1:{port}"
+        server_cpu0 = cpu_s(server.pid)
         seconds, records, latencies, refused = load(
             url, rows, args.clients, args.processes, args.batch, args.deadline_s
         )
+        server_cpu = cpu_s(server.pid) - server_cpu0
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=60)
@@ -219,6 +253,11 @@ def main() -> None:
     print(f"  results differing from in-process: {len(wrong)}; 429 answers retried: {refused}")
     ratio = seconds / anchor_s
     print(f"overhead ratio (server wall / in-process wall): {ratio:.2f}x (target <= 1.3x on math)")
+    inproc_us, server_us = anchor.cpu_s / len(rows) * 1e6, server_cpu / len(rows) * 1e6  # type: ignore[attr-defined]
+    print(
+        f"CPU per item: in-process {inproc_us:.0f} us (caller + workers), server {server_us:.0f} us "
+        f"(server + workers): {server_us / max(inproc_us, 1e-9):.2f}x; the clients' CPU is on top"
+    )
     if missing or duplicated or wrong:
         raise SystemExit("FAILED: rows lost, doubled or changed")
 
