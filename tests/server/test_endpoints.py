@@ -204,3 +204,14 @@ def test_openapi_lists_every_endpoint(math_server):
         "fetch_files",
     } <= set(run_code)
     assert json.dumps(schema)  # serialisable
+
+
+def test_a_sandbox_with_stats_is_exposed_in_metrics():
+    """The sandbox's own counters (e.g. recoveries), when its backend has `stats()`."""
+    from rlvr.server.metrics import ServerMetrics
+
+    metrics = ServerMetrics(lambda: 0, 8)
+    metrics.add_sandbox_stats(lambda: {"recoveries": 3, "mode": "zygote", "flag": True})
+    text = metrics.render().decode()
+    assert "rlvr_sandbox_recoveries_total 3.0" in text
+    assert "mode" not in text and "flag" not in text

@@ -119,8 +119,10 @@ def test_a_client_that_leaves_mid_request(fault_server):
     with socket.create_connection(("127.0.0.1", port)) as sock:
         head = f"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         sock.sendall(head.encode() + body)
-        time.sleep(0.3)  # accepted and in the workers now
-        assert httpx.get(f"{url}/health").json()["queue_depth"] == 3
+        deadline = time.monotonic() + 10
+        while httpx.get(f"{url}/health").json()["queue_depth"] != 3:  # accepted, in the workers now
+            assert time.monotonic() < deadline, "the request was never accepted"
+            time.sleep(0.02)
     wait_idle(url)
     after = httpx.get(f"{url}/metrics").text
     # the accepted items were scored all the same (counted once each), and nothing stays queued

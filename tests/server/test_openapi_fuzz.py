@@ -41,7 +41,7 @@ def test_no_request_from_the_schema_gets_a_5xx(fuzz_server, mode):
 def _fuzz(http, url, operation, generation, seen) -> None:
     strategy = operation.as_strategy(generation_mode=generation)
 
-    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(case=strategy)
     def check(case) -> None:
         kwargs = case.as_transport_kwargs(base_url=url)
