@@ -7,8 +7,6 @@ spreads requests over the replicas; every replica applies its own --max-queue.
 
 from __future__ import annotations
 
-import time
-
 from rlvr.log import get_logger
 
 from .service import ServerConfig
@@ -58,16 +56,24 @@ def start(
 
 
 def run_on_ray(config: ServerConfig, address: str | None, *, replicas: int, host: str, port: int) -> None:
-    """`start`, then keep the driver alive until Ctrl-C, and take the app down."""
+    """`start`, then keep the driver alive until SIGINT or SIGTERM, and take the app down."""
+    import signal
+    import threading
+
     from ray import serve
 
     url = start(config, address, replicas=replicas, host=host, port=port)
     log.info("serving on Ray at %s", url)
+    stop = threading.Event()
+    # our own handlers (installed after Ray's): a signal ends the wait, and the teardown below runs
+    # to its end instead of being cut by a KeyboardInterrupt
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(3600):
+            pass
     finally:
+        log.info("taking the Ray Serve app down")
         serve.delete(APP_NAME)
         serve.shutdown()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

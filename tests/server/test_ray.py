@@ -120,3 +120,36 @@ def test_ray_serve_replicas_serve_the_same_app(local_ray):
         assert bad.status_code == 422 and bad.json()["message"] == "items.0.completion: Field required"
     finally:
         serve.shutdown()
+
+
+@pytest.mark.slow
+def test_rlvr_serve_with_ray_from_the_command_line(local_ray):
+    """`rlvr serve --ray ADDRESS` deploys on the running cluster and takes the app down on Ctrl-C."""
+    import signal
+
+    port = free_port()
+    cli = [sys.executable, "-c", "from rlvr.cli import main; main()", "serve", "-V", "math", "--workers", "1"]
+    proc = subprocess.Popen(
+        [*cli, "--port", str(port), "--ray", local_ray, "--replicas", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read().decode()[-3000:]
+            time.sleep(0.5)
+        items = [{"completion": r"\boxed{7}", "answer": "7"}, {"completion": r"\boxed{8}", "answer": "7"}]
+        assert httpx.post(f"{url}/score", json={"items": items}, timeout=60).json()["rewards"] == [1.0, 0.0]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=120)
+    assert proc.returncode == 0
+    with pytest.raises(httpx.TransportError):  # taken down on Ctrl-C: nothing listens any more
+        httpx.get(f"{url}/health", timeout=5)
