@@ -48,3 +48,31 @@ def reward_func(
         f"rlvr_{spec.replace('=', '_').replace(',', '_').replace(';', '_').replace(':', '_')}"
     )
     return rlvr_reward
+
+
+def remote_reward_func(
+    url: str,
+    spec: str | None = None,
+    answer_field: str = "answer",
+    token: str | None = None,
+    **client_options: Any,
+) -> Callable[..., list[float]]:
+    """Like `reward_func`, but scored by a reward server (`rlvr serve`) instead of in this process.
+
+    `spec` picks one of the server's verifier specs (default: its first).  Completion token counts
+    (`completion_ids`) travel along, for a spec with an overlong penalty."""
+    from rlvr.client import RewardClient
+
+    client = RewardClient(url, token, verifier=spec, **client_options)
+
+    def rlvr_remote_reward(
+        prompts: list | None = None, completions: list | None = None, **columns: Any
+    ) -> list[float]:
+        completions = completions or []
+        answers = columns.get(answer_field)
+        ids = columns.get("completion_ids")
+        lengths = [len(x) for x in ids] if ids is not None else None
+        return client.rewards(completions, None if answers is None else list(answers), lengths=lengths)
+
+    rlvr_remote_reward.__name__ = f"rlvr_remote_{spec or 'default'}".replace("=", "_").replace(",", "_")
+    return rlvr_remote_reward
