@@ -36,7 +36,17 @@ from .types import ExecRequest, ExecResult
 
 LABEL = "rlvr.sandbox"
 USER = "65534:65534"
-_CLEANUP = "kill -9 -1 2>/dev/null; find /work /tmp /dev/shm -mindepth 1 -delete 2>/dev/null"
+# Kill every process of the sandbox user but PID 1 and this shell, and wait (shell builtins
+# only: a fork may fail while the pids limit is still full) until /proc shows them gone, so
+# that the next run does not race dying processes for the pids limit.  `$busy` is left set
+# when some survived.
+_CLEANUP = (
+    "kill -9 -1 2>/dev/null; i=0; while [ $i -lt 2000 ]; do busy=; "
+    'for p in /proc/[0-9]*; do p=${p#/proc/}; [ "$p" = 1 ] || [ "$p" = $$ ] || { busy=1; break; }; done; '
+    '[ -z "$busy" ] && break; kill -9 -1 2>/dev/null; i=$((i+1)); done; '
+    "find /work /tmp /dev/shm -mindepth 1 -delete 2>/dev/null"
+)
+_CLEANUP_CHECKED = _CLEANUP + '; [ -z "$busy" ]'  # a cleanup exec that fails when a process survived
 
 
 def _wrapper(clean_before: bool, clean_after: bool) -> str:
@@ -229,10 +239,9 @@ class DockerSandbox(Sandbox):
             return ExecResult(status="sandbox_error", stderr=f"{type(exc).__name__}: {exc}")
         finally:
             if healthy and needs_cleanup and not _kill_all_but_init(container):
-                try:  # no access to the container's cgroup (rootless Docker): clean from inside
-                    healthy = (
-                        self._exec(container, ["sh", "-c", _CLEANUP + "; exit 0"], b"", 10.0).status == "ok"
-                    )
+                try:  # no access to its processes from here (rootless Docker, another pid
+                    # namespace): clean from inside; a container left unclean is replaced
+                    healthy = self._exec(container, ["sh", "-c", _CLEANUP_CHECKED], b"", 10.0).status == "ok"
                 except Exception:
                     healthy = False
             self._release(container, memory_mb, healthy)
@@ -260,7 +269,7 @@ class DockerSandbox(Sandbox):
         duration = time.monotonic() - start
         if timed_out or overflow:
             if not _kill_all_but_init(container):
-                _kill_exec(api, exec_id)
+                _kill_exec(api, exec_id, container.id)
         sock.close()
         # after a timeout or overflow the status is decided: do not wait on a busy daemon
         exit_code = None if timed_out or overflow else _wait_exit(api, exec_id)
@@ -345,13 +354,14 @@ def _communicate(
     return bytes(out), bytes(err), timed_out, overflow
 
 
-def _kill_exec(api, exec_id: str) -> None:
-    """Kill the exec's process tree from the host (its PID is a host PID)."""
+def _kill_exec(api, exec_id: str, container_id: str) -> None:
+    """Kill the exec's process from here.  Docker reports the PID in the daemon's pid
+    namespace: it is killed only when that number is the container's process here too."""
     try:
         pid = api.exec_inspect(exec_id).get("Pid") or 0
     except Exception:
         return
-    if pid > 0:
+    if pid > 0 and _in_container(pid, container_id):
         try:
             os.kill(pid, 9)
         except (ProcessLookupError, PermissionError):
@@ -370,15 +380,32 @@ def _cgroup_procs(container_id: str) -> str | None:
     return None
 
 
+def _in_container(pid: int, container_id: str) -> bool:
+    """Whether PID `pid`, as numbered here, is a process of the container."""
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            return container_id in f.read()
+    except OSError:
+        return False
+
+
 def _kill_all_but_init(container) -> bool:
     """SIGKILL every process of the container except its init, from the host, at once.
     The container's freezer cgroup (where present) is frozen first, so that a fork bomb
-    cannot fork between reading the process list and the kills.  False when the
-    container's cgroup cannot be read here."""
+    cannot fork between reading the process list and the kills.  True only when every
+    other process is gone; False when the container's processes cannot be seen here: its
+    cgroup is unreadable, or this process runs in another pid namespace than the daemon
+    (a container, a pod, `unshare --pid`), where cgroup.procs lists none of them and
+    Docker's PIDs would name other processes."""
     path = _cgroup_procs(container.id)
     if path is None:
         return False
     init_pid = container.attrs.get("State", {}).get("Pid") or 0
+    try:
+        if init_pid not in {int(p) for p in open(path).read().split()}:
+            return False  # its init is always listed: these numbers are not ours
+    except OSError:
+        return False
     freezer = f"/sys/fs/cgroup/freezer/docker/{container.id}/freezer.state"
     frozen = _write(freezer, "FROZEN")
     try:
@@ -398,7 +425,7 @@ def _kill_all_but_init(container) -> bool:
                 _write(freezer, "THAWED")  # killed processes die once thawed
                 frozen = _write(freezer, "FROZEN")
             time.sleep(0.002)
-        return True
+        return False
     finally:
         if frozen:
             _write(freezer, "THAWED")
