@@ -166,7 +166,7 @@ class DockerSandbox(Sandbox):
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
             environment={},
-            labels={LABEL: str(os.getpid())},
+            labels={LABEL: _owner()},
             hostname="sandbox",
         )
         container.reload()  # attrs["State"]["Pid"]: the init, which cleanup must spare
@@ -195,9 +195,9 @@ class DockerSandbox(Sandbox):
         client = docker.from_env()
         removed = 0
         for c in client.containers.list(all=True, filters={"label": LABEL}):
-            pid = int(c.labels.get(LABEL, "0") or 0)
-            if pid and _alive(pid):
-                continue
+            pid, _, namespace = c.labels.get(LABEL, "").partition("@")
+            if not pid.isdigit() or namespace != _pid_namespace() or _alive(int(pid)):
+                continue  # alive, or of another pid namespace, where this PID names another process
             _remove(c)
             removed += 1
         return removed
@@ -475,6 +475,19 @@ def _oom_kills(container_id: str) -> int:
         except OSError:
             continue
     return 0
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")  # e.g. pid:[4026531836]
+    except OSError:
+        return ""
+
+
+def _owner() -> str:
+    """The label value: this process's PID and its pid namespace, so that a process in another
+    namespace (a container, a pod, `unshare --pid`) never takes its owner for dead (issue 14)."""
+    return f"{os.getpid()}@{_pid_namespace()}"
 
 
 def _alive(pid: int) -> bool:
