@@ -35,6 +35,7 @@ from pydantic import Field, PrivateAttr
 from rlvr.errors import ConfigError
 
 from .base import Sandbox, classify, compile_failure
+from .health import mark_ended
 from .languages import LANGUAGES
 from .types import ExecRequest, ExecResult
 
@@ -141,13 +142,17 @@ class DockerSandbox(Sandbox):
 
     # ------------------------------------------------------------------ pool
     def _container(self, memory_mb: int):
-        with self._lock:
-            pool = self._pools.setdefault(memory_mb, queue.Queue())
-            if pool.empty() and sum(1 for c in self._all if c[1] == memory_mb) < self.pool_size:
-                container = self._start(memory_mb)
-                self._all.append((container, memory_mb))
-                return container
-        return pool.get()
+        while True:  # a container replaced while we wait frees a slot instead of coming back
+            with self._lock:
+                pool = self._pools.setdefault(memory_mb, queue.Queue())
+                if pool.empty() and sum(1 for c in self._all if c[1] == memory_mb) < self.pool_size:
+                    container = self._start(memory_mb)
+                    self._all.append((container, memory_mb))
+                    return container
+            try:
+                return pool.get(timeout=0.1)
+            except queue.Empty:
+                continue
 
     def _start(self, memory_mb: int):
         container = self._client.containers.run(
@@ -278,6 +283,7 @@ class DockerSandbox(Sandbox):
         raw: socket.socket = sock._sock
         stdout, stderr, timed_out, overflow = _communicate(raw, stdin, timeout_s, self.max_output_bytes)
         duration = time.monotonic() - start
+        ended = timed_out and _nothing_running(container)  # the verdict was lost on the way
         if timed_out or overflow:
             if _kill_all_but_init(container):
                 _drain(raw, 2.0)
@@ -287,7 +293,7 @@ class DockerSandbox(Sandbox):
         sock.close()
         # after a timeout or overflow the status is decided: do not wait on a busy daemon
         exit_code = None if timed_out or overflow else _wait_exit(api, exec_id)
-        return classify(
+        result = classify(
             exit_code=exit_code,
             stdout=stdout,
             stderr=stderr,
@@ -297,6 +303,23 @@ class DockerSandbox(Sandbox):
             oom=_oom_kills(container.id) > oom_before,
             cap=self.max_output_bytes,
         )
+        return mark_ended(result) if ended else result
+
+    def _replace_workers(self) -> int:
+        """Remove the idle containers now and the busy ones when they come back; new ones
+        start on demand."""
+        with self._lock:
+            idle = []
+            for pool in self._pools.values():
+                while not pool.empty():
+                    idle.append(pool.get_nowait())
+            idle_ids = {c.id for c in idle}
+            busy = {c.id for c, _ in self._all if c.id not in idle_ids}
+            self._unclean.update(busy)
+            self._all = [(c, m) for c, m in self._all if c.id not in idle_ids]
+        for container in idle:
+            _remove(container)
+        return len(busy) + len(idle)
 
 
 def _tar(files: dict[str, bytes]) -> bytes:
@@ -387,6 +410,23 @@ def _drain(raw: socket.socket, wait_s: float) -> bool:
             except OSError:
                 return True
     return False
+
+
+def _nothing_running(container, wait_s: float = 0.1) -> bool:
+    """Whether no process but the container's init is left (pids.current, a count that reads
+    the same from any pid namespace), within a moment for the last one to be reaped."""
+    path = _cgroup_procs(container.id)
+    current = os.path.join(os.path.dirname(path), "pids.current") if path else ""
+    end = time.monotonic() + wait_s
+    while True:
+        try:
+            if int(open(current).read()) <= 1:
+                return True
+        except (OSError, ValueError):
+            return False
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.01)
 
 
 def _cgroup_procs(container_id: str) -> str | None:

@@ -34,17 +34,33 @@ def pool_workers(sandbox) -> set[int]:
     return keep
 
 
+def _descendants(root: int) -> set[int]:
+    tree = _children()
+    found, level = set(), [root]
+    while level:
+        found.update(level)
+        level = [c for p in level for c in tree.get(p, []) if c not in found]
+    return found
+
+
 def sandbox_processes(sandbox=None) -> list[str]:
-    """Host processes that belong to a sandbox run (bwrap or a program in /work)."""
+    """Host processes that belong to a sandbox run of THIS test process (bwrap or a program in
+    /work): our descendants, or processes in the cgroup of one of `sandbox`'s containers.
+    Other sandboxes on a shared machine (other developers' tests) are not ours."""
     found = []
     skip = pool_workers(sandbox) if sandbox is not None else set()
+    ours = _descendants(os.getpid())
+    containers = [c.id for c, _ in getattr(sandbox, "_all", [])]
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) in skip:
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             cwd = os.readlink(entry / "cwd")
+            cgroup = (entry / "cgroup").read_text() if containers else ""
         except OSError:
+            continue
+        if int(entry.name) not in ours and not any(c in cgroup for c in containers):
             continue
         if "rlvr-sandbox" in cmdline or "bwrap" in cmdline or "/rlvr-" in cwd or cwd == "/work":
             found.append(f"{entry.name}: {cmdline[:80]} (cwd {cwd})")
