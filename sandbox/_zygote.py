@@ -74,6 +74,7 @@ PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 RUN_UID, RUN_GID = os.getuid(), os.getgid()  # inside the sandbox; set again in main()
 SANDBOX_ID = 65534  # the Docker zygote's and its runs' uid and gid
 CLEAN_DIRS = ("/work", "/tmp", "/dev/shm")
+SIGCHLD_R = -1  # Docker: read end of the SIGCHLD wakeup pipe
 
 # Frames, both ways: payload length, kind, payload.  Must match sandbox/_frames.py.
 HEADER = struct.Struct(">IB")
@@ -151,8 +152,7 @@ def prepare_run(request):
             )
     else:
         os.setsid()
-        with open("/proc/self/oom_score_adj", "w") as f:  # the run, never the zygote, is OOM-killed
-            f.write("1000")
+        os.nice(10)  # the zygote, which must kill a fork bomb, stays ahead of the run on the CPU
     for name, data in request["files"].items():
         path = os.path.join("/work", name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -217,6 +217,9 @@ def run_python_inline(source_name):
 def run_program(request, stdin_r, stdout_w, stderr_w):
     """Body of the program's process; never returns."""
     try:
+        if PLAIN:  # the zygote's SIGCHLD watch is not the program's
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         prepare_run(request)
         os.dup2(stdin_r, 0)
         os.dup2(stdout_w, 1)
@@ -332,6 +335,9 @@ def serve(request, reader):
     sel.register(stdout_r, selectors.EVENT_READ)
     sel.register(stderr_r, selectors.EVENT_READ)
     sel.register(reader.fd, selectors.EVENT_READ)
+    if PLAIN:  # no PID namespace ends the run's children with it: we watch for its exit
+        sel.register(SIGCHLD_R, selectors.EVENT_READ)
+    child_status = None
     os.set_blocking(stdin_w, False)
     pending = bytearray(request.get("stdin", b""))
     close_stdin = not session  # a plain run's stdin ends after its data
@@ -396,6 +402,13 @@ def serve(request, reader):
                 take_frames()
             elif fd == stdin_w:
                 feed()
+            elif fd == SIGCHLD_R:
+                drain(SIGCHLD_R)
+                if child_status is None:
+                    pid, status = os.waitpid(child, os.WNOHANG)
+                    if pid == child:  # the program ended: so do its children and daemons
+                        child_status = status
+                        kill_all()
             else:
                 chunk = os.read(fd, 65536)
                 if not chunk:
@@ -416,11 +429,11 @@ def serve(request, reader):
                     out += chunk
         if overflow:
             break
-    if timed_out or overflow or ended or host_gone or open_streams:
+    if child_status is None and (timed_out or overflow or ended or host_gone or open_streams):
         os.kill(child, signal.SIGKILL)  # the program dies with it (PDEATHSIG), and its PID namespace
     for key in list(sel.get_map().values()):
         sel.unregister(key.fd)
-        if key.fd != reader.fd:
+        if key.fd not in (reader.fd, SIGCHLD_R):
             os.close(key.fd)
     sel.close()
     if stdin_open:
@@ -428,10 +441,12 @@ def serve(request, reader):
             os.close(stdin_w)
         except OSError:
             pass
-    _, status = os.waitpid(child, 0)
+    reaped = kill_all() if PLAIN else {}  # every process of the run: none may hold the pids
+    if child_status is not None:
+        status = child_status
+    else:
+        status = reaped[child] if child in reaped else os.waitpid(child, 0)[1]
     exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
-    if PLAIN:
-        clean_up()
     if host_gone:
         return False
     flags = (
@@ -443,21 +458,46 @@ def serve(request, reader):
     out, err = bytes(out[: cap + 1]), bytes(err[: cap + 1])
     duration = time.monotonic() - start
     send_frame(RESULT, RESULT_HEAD.pack(exit_code, flags, duration, len(out), len(err)) + out + err)
+    if PLAIN:  # after the answer: the next request waits for it, the caller does not
+        clean_files()
     return True
 
 
-def clean_up():
+def drain(fd):
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def watch_children():
+    """Docker: SIGCHLD wakes the zygote's select through a pipe (signal.set_wakeup_fd)."""
+    global SIGCHLD_R
+    SIGCHLD_R, write_end = os.pipe()
+    os.set_blocking(SIGCHLD_R, False)
+    os.set_blocking(write_end, False)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    signal.set_wakeup_fd(write_end)
+
+
+def kill_all():
     """Docker: end every other process of the sandbox uid (daemons of the run included;
-    PID 1, this zygote, is spared by kill(-1)), reap them, and empty the shared tmpfs."""
+    PID 1, this zygote, is spared by kill(-1)), until none is left, and reap them."""
+    reaped = {}
     deadline = time.monotonic() + 5.0
     while time.monotonic() < deadline:
         try:
             os.kill(-1, signal.SIGKILL)
         except ProcessLookupError:
             break
-        reap()
-        time.sleep(0.001)
-    reap()
+        reap(reaped)
+    reap(reaped)
+    return reaped
+
+
+def clean_files():
+    """Docker: empty the tmpfs the runs share."""
     for top in CLEAN_DIRS:
         try:
             names = os.listdir(top)
@@ -467,14 +507,16 @@ def clean_up():
             remove_tree(os.path.join(top, name))
 
 
-def reap():
+def reap(reaped):
+    """Collect every exited child (orphans of runs are ours: we are PID 1) into `reaped`."""
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
+        reaped[pid] = status
 
 
 def remove_tree(path):
@@ -558,6 +600,7 @@ def drop_privileges():
 def main():
     if PLAIN:
         drop_privileges()
+        watch_children()
     else:
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
