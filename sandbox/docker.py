@@ -7,8 +7,9 @@ environment, no log driver.  Its PID 1 is the zygote (`_zygote.py --plain`),
 the same pre-started interpreter as the local backend's: it forks per run (no
 interpreter start, no `docker exec`), enforces the time and output limits,
 streams sessions, and after every run kills every other process of the sandbox
-uid and empties the tmpfs, so runs cannot see each other.  The host talks to it
-over the container's attach socket.
+uid (from inside: this works whatever pid namespace rlvr runs in) and empties
+the tmpfs, so runs cannot see each other.  The host talks to it over the
+container's attach socket.
 
 Containers never outlive their owner: they are created with `stdin_once`, so
 when the owning process closes the attach socket or dies (even by SIGKILL) the
@@ -18,6 +19,11 @@ found from an older process.
 
 Compiled languages (C++) keep the exec path: compile and run as `docker exec`s
 of a wrapper that cleans up with `kill -9 -1` (the zygote, PID 1, is immune).
+A run cut short there is killed from the host through the container's cgroup,
+or, where its processes cannot be seen from here (rlvr in another pid namespace
+than the daemon, rootless Docker), by the wrapper's own `timeout -s KILL`
+shortly after the limit, and the exec is waited for.  A container whose
+cleanup fails is replaced.
 """
 
 from __future__ import annotations
@@ -52,7 +58,19 @@ ZYGOTE_SOURCE = Path(__file__).with_name("_zygote.py")
 LABEL = "rlvr.sandbox"
 SELF_ENDING = "rlvr.sandbox.self-ending"  # containers that exit when their owner's socket closes
 USER = "65534:65534"
-_CLEANUP = "kill -9 -1 2>/dev/null; find /work /tmp /dev/shm -mindepth 1 -delete 2>/dev/null"
+# Kill every process of the sandbox user but PID 1 and this shell, and wait (builtins only:
+# a fork can fail while the pids limit is full) until none is left but zombies that PID 1
+# does not reap (their parent is outside: another exec), so that the next run does not race
+# dying processes for the pids limit.  `$busy` is left set when some survived.
+_CLEANUP = (
+    "alive() { for p in /proc/[0-9]*; do p=${p#/proc/}; [ $p = 1 ] || [ $p = $$ ] || "
+    "{ read -r st 2>/dev/null < /proc/$p/stat || continue; set -- ${st##*) }; "
+    '[ "$1" = Z ] && [ "$2" != 1 ] || return 0; }; done; return 1; }; '
+    "kill -9 -1 2>/dev/null; i=0; while alive && [ $i -lt 500 ]; do kill -9 -1 2>/dev/null; i=$((i+1)); done; "
+    "busy=; if alive; then busy=1; fi; find /work /tmp /dev/shm -mindepth 1 -delete 2>/dev/null"
+)
+_CLEANUP_CHECKED = _CLEANUP + '; [ -z "$busy" ]'  # fails when a process survived
+_GRACE_S = 0.2  # the wrapper kills the program itself this long after the limit
 
 
 def _wrapper(clean_before: bool, clean_after: bool) -> str:
@@ -64,8 +82,9 @@ def _wrapper(clean_before: bool, clean_after: bool) -> str:
             _CLEANUP if clean_before else "",
             "cd /work || exit 125",
             'if [ -n "$RLVR_FILES" ]; then printf %s "$RLVR_FILES" | base64 -d | tar -x -C /work || exit 124; fi',
-            "unset RLVR_FILES",
-            '"$@"',
+            'limit="$RLVR_LIMIT_S"',
+            "unset RLVR_FILES RLVR_LIMIT_S",
+            'timeout -s KILL "$limit" "$@"',
             "code=$?",
             _CLEANUP if clean_after else "",
             "exit $code",
@@ -110,6 +129,7 @@ class DockerSandbox(Sandbox):
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _all: list[_Warm] = PrivateAttr(default_factory=list)
     _zygote: str = PrivateAttr("")
+    _unclean: set[str] = PrivateAttr(default_factory=set)  # ids of containers to replace
 
     def model_post_init(self, __context: Any) -> None:
         try:
@@ -339,22 +359,22 @@ class DockerSandbox(Sandbox):
             result = self._exec(
                 container, ["sh", "-c", step, "run", *spec.run], stdin.encode(), timeout_s, env_files
             )
-            # the wrapper cleaned up itself unless it was cut short or killed by the program
-            needs_cleanup = (
-                result.status in ("timeout", "output_limit", "sandbox_error") or result.exit_code == 137
-            )
+            # the wrapper cleaned up itself unless it was killed (by the program or the OOM
+            # killer); a run cut short was stopped in _exec
+            needs_cleanup = result.status == "sandbox_error" or result.exit_code == 137
             return result
         except Exception as exc:  # the daemon went away, the container died
             healthy = False
             return ExecResult(status="sandbox_error", stderr=f"{type(exc).__name__}: {exc}")
         finally:
             if healthy and needs_cleanup and not _kill_all_but_init(container):
-                try:  # no access to the container's cgroup (rootless Docker): clean from inside
-                    healthy = (
-                        self._exec(container, ["sh", "-c", _CLEANUP + "; exit 0"], b"", 10.0).status == "ok"
-                    )
+                try:  # its processes cannot be seen from here: clean from inside
+                    healthy = self._exec(container, ["sh", "-c", _CLEANUP_CHECKED], b"", 10.0).status == "ok"
                 except Exception:
                     healthy = False
+            if container.id in self._unclean:
+                self._unclean.discard(container.id)
+                healthy = False
             self._release(warm, healthy)
 
     def _exec(
@@ -362,7 +382,9 @@ class DockerSandbox(Sandbox):
     ) -> ExecResult:
         api = self._client.api
         oom_before = _oom_kills(container.id)
-        env = {"RLVR_FILES": files_b64} if files_b64 else None
+        env = {"RLVR_LIMIT_S": f"{timeout_s + _GRACE_S:.3f}"}
+        if files_b64:
+            env["RLVR_FILES"] = files_b64
         exec_id = api.exec_create(
             container.id,
             argv,
@@ -379,8 +401,11 @@ class DockerSandbox(Sandbox):
         stdout, stderr, timed_out, overflow = _communicate(raw, stdin, timeout_s, self.max_output_bytes)
         duration = time.monotonic() - start
         if timed_out or overflow:
-            if not _kill_all_but_init(container):
-                _kill_exec(api, exec_id)
+            if _kill_all_but_init(container):
+                _drain(raw, 2.0)
+            elif not _drain(raw, start + timeout_s + _GRACE_S + 5.0 - time.monotonic()):
+                # the wrapper's own kill did not end it either
+                self._unclean.add(container.id)
         sock.close()
         # after a timeout or overflow the status is decided: do not wait on a busy daemon
         exit_code = None if timed_out or overflow else _wait_exit(api, exec_id)
@@ -465,17 +490,25 @@ def _communicate(
     return bytes(out), bytes(err), timed_out, overflow
 
 
-def _kill_exec(api, exec_id: str) -> None:
-    """Kill the exec's process tree from the host (its PID is a host PID)."""
-    try:
-        pid = api.exec_inspect(exec_id).get("Pid") or 0
-    except Exception:
-        return
-    if pid > 0:
-        try:
-            os.kill(pid, 9)
-        except (ProcessLookupError, PermissionError):
-            pass
+def _drain(raw: socket.socket, wait_s: float) -> bool:
+    """Read a stopped exec's stream to its end; False when it did not end in time.  Closed
+    early, the rest of its output stays in containerd's pipes, and containerd then reports
+    the exit of the container's *next* exec seconds late: that run would look like a timeout
+    although it finished (issue 14)."""
+    deadline = time.monotonic() + wait_s
+    with selectors.DefaultSelector() as sel:
+        sel.register(raw, selectors.EVENT_READ)
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not sel.select(remaining):
+                continue
+            try:
+                if not raw.recv(1 << 20):
+                    return True
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                return True
+    return False
 
 
 def _cgroup_procs(container_id: str) -> str | None:
@@ -493,12 +526,19 @@ def _cgroup_procs(container_id: str) -> str | None:
 def _kill_all_but_init(container) -> bool:
     """SIGKILL every process of the container except its init, from the host, at once.
     The container's freezer cgroup (where present) is frozen first, so that a fork bomb
-    cannot fork between reading the process list and the kills.  False when the
-    container's cgroup cannot be read here."""
+    cannot fork between reading the process list and the kills.  True only once the others
+    are gone.  False when they cannot be seen from here: the cgroup is unreadable (rootless
+    Docker), or this process runs in another pid namespace than the daemon (a container, a
+    pod, `unshare --pid`), where cgroup.procs lists none of them (issue 14)."""
     path = _cgroup_procs(container.id)
     if path is None:
         return False
     init_pid = container.attrs.get("State", {}).get("Pid") or 0
+    try:
+        if init_pid not in {int(p) for p in open(path).read().split()}:
+            return False  # its init is always there: these numbers are not ours
+    except OSError:
+        return False
     freezer = f"/sys/fs/cgroup/freezer/docker/{container.id}/freezer.state"
     frozen = _write(freezer, "FROZEN")
     try:
@@ -518,7 +558,7 @@ def _kill_all_but_init(container) -> bool:
                 _write(freezer, "THAWED")  # killed processes die once thawed
                 frozen = _write(freezer, "FROZEN")
             time.sleep(0.002)
-        return True
+        return False
     finally:
         if frozen:
             _write(freezer, "THAWED")

@@ -1,5 +1,6 @@
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,18 @@ def sandbox(request):
 def pytest_sessionfinish(session, exitstatus):
     if _docker_sandbox is not None:
         _docker_sandbox.close()
+
+
+def in_new_pid_namespace(argv: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """Run argv as PID 1 of a new pid namespace with its own /proc, as rlvr runs inside a
+    container, a pod or a CI runner.  Skips where unshare is missing or not permitted
+    (it needs root, as in CI)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("unshare (util-linux) is not installed")
+    probe = subprocess.run([unshare, "--pid", "--fork", "--mount-proc", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot create a pid namespace here: {probe.stderr.decode().strip()}")
+    return subprocess.run(
+        [unshare, "--pid", "--fork", "--mount-proc", *argv], capture_output=True, text=True, timeout=timeout
+    )

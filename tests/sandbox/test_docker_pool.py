@@ -29,3 +29,19 @@ def test_leftovers_of_dead_processes_are_removed():
                 c.remove(force=True)
             except Exception:
                 pass
+
+
+@pytest.mark.slow
+def test_the_run_after_an_output_flood_is_not_a_timeout():
+    """A run cut at the output cap used to leave the rest of its output in containerd's
+    pipes; the exit of the container's next exec was then reported seconds late, and that
+    harmless run came back as a timeout with its output there (issue 14)."""
+    sandbox = DockerSandbox(pool_size=1)
+    flood = "import sys\nchunk = 'x' * 1024 * 1024\nfor _ in range(100):\n    sys.stdout.write(chunk)\n"
+    try:
+        for i in range(6):
+            assert sandbox.run(flood, timeout_s=2.0).status == "output_limit"
+            r = sandbox.run(f"print({i})", timeout_s=2.0)
+            assert (r.status, r.stdout) == ("ok", f"{i}\n"), f"round {i}: {r}"
+    finally:
+        sandbox.close()
