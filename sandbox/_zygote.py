@@ -100,10 +100,14 @@ class FrameReader:
         self.buf += chunk
         return True
 
-    def pop(self):
+    def pop(self, before_request=False):
+        """The next complete frame, or None.  `before_request`: None at a REQUEST frame, which
+        is left for the main loop (the host may send it right after ending a session)."""
         if len(self.buf) < HEADER.size:
             return None
         size, kind = HEADER.unpack_from(self.buf)
+        if before_request and kind == REQUEST:
+            return None
         end = HEADER.size + size
         if len(self.buf) < end:
             return None
@@ -120,10 +124,28 @@ class FrameReader:
                 return None
 
 
+CHANNEL = [0, 1]  # the host's frames come in on the first fd and go out on the second
+
+
 def send_frame(kind, payload=b""):
     data = memoryview(HEADER.pack(len(payload), kind) + payload)
     while data:
-        data = data[os.write(1, data) :]
+        data = data[os.write(CHANNEL[1], data) :]
+
+
+def connect_channel():
+    """Docker with `--socket PATH`: the host listens on a unix socket bind-mounted into the
+    container; frames then skip the daemon (the attach stream crosses dockerd and the
+    shim).  The socket is this process's only link: runs never inherit it."""
+    if "--socket" not in sys.argv:
+        return
+    import socket
+
+    path = sys.argv[sys.argv.index("--socket") + 1]
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(path)
+    fd = sock.detach()
+    CHANNEL[:] = [fd, fd]
 
 
 def _check(ret, what):
@@ -376,7 +398,7 @@ def serve(request, reader):
 
     def take_frames():  # frames may already wait in the buffer, read with the request
         nonlocal pending, close_stdin, ended
-        while (frame := reader.pop()) is not None:
+        while (frame := reader.pop(before_request=True)) is not None:
             kind, payload = frame
             if kind == STDIN:
                 pending += payload
@@ -606,7 +628,9 @@ def main():
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     global RUN_UID, RUN_GID
     RUN_UID, RUN_GID = os.getuid(), os.getgid()
-    reader = FrameReader(0)
+    if PLAIN:
+        connect_channel()
+    reader = FrameReader(CHANNEL[0])
     send_frame(READY)
     while True:
         frame = reader.next()

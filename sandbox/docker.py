@@ -33,21 +33,33 @@ import base64
 import io
 import os
 import queue
+import secrets
 import selectors
+import shutil
 import socket
 import struct
 import tarfile
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, PrivateAttr
 
 from rlvr.errors import ConfigError
 
-from ._frames import ERROR, READY, RESULT, DockerAttachTransport, ZygoteLink, build_request, decode_result
+from ._frames import (
+    ERROR,
+    READY,
+    RESULT,
+    DockerAttachTransport,
+    SocketTransport,
+    ZygoteLink,
+    build_request,
+    decode_result,
+)
 from .base import Sandbox, classify, classify_fields, compile_failure
 from .languages import LANGUAGES
 from .session import Session
@@ -123,6 +135,12 @@ class DockerSandbox(Sandbox):
     max_output_bytes: int = Field(1 << 20, gt=0)
     workdir_mb: int = Field(64, gt=0, description="Size of the /work tmpfs.")
     prestart: bool = Field(True, description="Start pool_size containers (default memory) at creation.")
+    channel: Literal["socket", "attach"] = Field(
+        "socket",
+        description="How the host talks to each container's zygote: a unix socket bind-mounted into "
+        "the container (direct; the daemon must run on this machine), or the attach stream "
+        "(through the daemon; works with a remote DOCKER_HOST).",
+    )
 
     _client: Any = PrivateAttr(None)
     _pools: dict[int, queue.Queue] = PrivateAttr(default_factory=dict)
@@ -198,9 +216,15 @@ class DockerSandbox(Sandbox):
             security_opt=["no-new-privileges"],
             log_config=LogConfig(type=LogConfig.types.NONE),
         )
+        listener, socket_dir = self._listen() if self.channel == "socket" else (None, "")
+        if socket_dir:
+            host_config["Binds"] = [f"{socket_dir}:/rlvr:ro"]
+        command = ["python3", "-I", "-S", "-c", self._zygote, "--plain"]
+        if listener is not None:
+            command += ["--socket", "/rlvr/" + os.path.basename(listener.getsockname())]
         created = api.create_container(
             self.image,
-            ["python3", "-I", "-S", "-c", self._zygote, "--plain"],
+            command,
             stdin_open=True,
             detach=False,  # with stdin_open: StdinOnce, so the owner's attach socket closing
             tty=False,  # (exit, crash, SIGKILL) closes the zygote's stdin, and it exits
@@ -212,9 +236,13 @@ class DockerSandbox(Sandbox):
         )
         container = self._client.containers.prepare_model({"Id": created["Id"]})
         try:
-            sock = self._client.api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stream": 1})
-            link = ZygoteLink(DockerAttachTransport(getattr(sock, "_sock", sock)))
-            container.start()
+            if listener is not None:
+                container.start()
+                link = ZygoteLink(SocketTransport(_accept_once(listener, socket_dir)))
+            else:
+                sock = api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stream": 1})
+                link = ZygoteLink(DockerAttachTransport(getattr(sock, "_sock", sock)))
+                container.start()
             ready = link.next_frame(time.monotonic() + _START_TIMEOUT_S)
             if ready is None or ready[0] != READY:
                 raise ConfigError("sandbox", f"the zygote in {self.image!r} did not start")
@@ -222,7 +250,24 @@ class DockerSandbox(Sandbox):
         except BaseException:
             _remove(container)
             raise
+        finally:
+            if listener is not None:
+                listener.close()
+                shutil.rmtree(socket_dir, ignore_errors=True)
         return _Warm(container, link, memory_mb)
+
+    @staticmethod
+    def _listen() -> tuple[socket.socket, str]:
+        """A one-connection unix socket under an unguessable name, in a directory that is
+        bind-mounted into the new container only (0711: not listable)."""
+        socket_dir = tempfile.mkdtemp(prefix="rlvr-zygote-")
+        os.chmod(socket_dir, 0o711)
+        path = os.path.join(socket_dir, secrets.token_hex(16))
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        os.chmod(path, 0o777)  # the zygote connects as the sandbox uid
+        listener.listen(1)
+        return listener, socket_dir
 
     def _release(self, warm: _Warm, healthy: bool) -> None:
         with self._lock:
@@ -419,6 +464,21 @@ class DockerSandbox(Sandbox):
             oom=_oom_kills(container.id) > oom_before,
             cap=self.max_output_bytes,
         )
+
+
+def _accept_once(listener: socket.socket, socket_dir: str) -> socket.socket:
+    """The zygote's connection; then the socket file goes, so nothing else can connect."""
+    listener.settimeout(_START_TIMEOUT_S)
+    try:
+        conn, _ = listener.accept()
+    except TimeoutError:
+        raise ConfigError(
+            "sandbox",
+            "the zygote did not connect (is the Docker daemon on this machine? else use channel='attach')",
+        ) from None
+    finally:
+        shutil.rmtree(socket_dir, ignore_errors=True)
+    return conn
 
 
 def _tar(files: dict[str, bytes]) -> bytes:

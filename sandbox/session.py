@@ -87,13 +87,25 @@ class Session:
                 raise TimeoutError("no full line from the sandboxed program")
             self._pending += chunk
 
-    def close(self, grace_s: float = 1.0) -> ExecResult:
+    def close(self, grace_s: float = 1.0, wait: bool = True) -> ExecResult:
         """End the session: stdin is closed, the program gets `grace_s` to finish, then it is
-        killed.  Returns how it ended; stdout holds what was never read."""
+        killed.  Returns how it ended; stdout holds what was never read.
+
+        `wait=False`: the program is killed and the worker goes back to the pool at once;
+        it finishes the kill and its cleanup while the caller moves on, and the next user
+        of the worker skips this session's late frames.  The result then only says so."""
         if self._closed:
             assert self._result is not None
             return self._result
         self._closed = True
+        if not wait and self._result is None and not self._link.gone:
+            self._link.send(KILL)
+            self._link.stale += 1
+            self._result = ExecResult(
+                status="runtime_error", stderr="sandbox: ended by the caller, result not awaited"
+            )
+            self._release(not self._link.gone)
+            return self._result
         if self._result is None:
             self._link.send(EOF)
             end = min(time.monotonic() + grace_s, self.deadline)

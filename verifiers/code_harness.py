@@ -240,9 +240,9 @@ def run_test_code(
         return _relay(candidate, tests, nonce, deadline)
     except TimeoutError:
         return Outcome(False, {"status": "timeout", "message": f"tests did not finish in {timeout_s} s"})
-    finally:
-        tests.close(grace_s=0)
-        candidate.close(grace_s=0)
+    finally:  # the verdict is known: the sandboxes clean up while we move on
+        tests.close(wait=False)
+        candidate.close(wait=False)
 
 
 def _relay(candidate: Any, tests: Any, nonce: str, deadline: float) -> Outcome:

@@ -79,3 +79,18 @@ def test_memory_limit_in_a_session(sandbox):
 def test_compiled_languages_have_no_sessions(sandbox):
     with pytest.raises(ConfigError, match="language"):
         sandbox.session("int main(){}", language="cpp")
+
+
+def test_close_without_waiting_hands_the_worker_on_clean(sandbox):
+    """The next user of the worker skips the abandoned session's late output and result."""
+    for i in range(6):
+        s = sandbox.session(
+            "import sys, time\nprint('busy', flush=True)\nsys.stdout.write('x' * 100000)\ntime.sleep(30)\n"
+        )
+        assert s.readline() == b"busy\n"
+        assert "not awaited" in s.close(wait=False).stderr
+        r = sandbox.run(f"print({i})")
+        assert (r.status, r.stdout) == ("ok", f"{i}\n")
+        s = sandbox.session(f"print({i} * 2)")
+        assert s.readline() == f"{i * 2}\n".encode()
+        s.close(wait=False)
