@@ -173,6 +173,19 @@ def test_forged_verdicts_score_zero(code, name, tests):
     assert code.verify(fenced(GOOD), tests).score == 1.0  # the sandbox is still sound
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(FORGERIES))
+def test_forged_verdicts_score_zero_on_docker(name):
+    from conftest import docker_sandbox
+
+    docker_sandbox()  # skips where no daemon or image is available (unless CI requires Docker)
+    docker_code = get_verifier("code", sandbox="docker", test_timeout_s=3)
+    for tests in (HUMANEVAL, MBPP, CALL_TESTS):
+        r = docker_code.verify(fenced(FORGERIES[name]), tests)
+        assert r.score == 0.0 and r.correct is False, (name, r)
+        assert docker_code.verify(fenced(GOOD), tests).score == 1.0
+
+
 def test_test_code_semantics_are_plain_python(code):
     """Real values through the relay: `is True`, `not`, unseeded randomness, exceptions by
     type, keyword arguments, prompt helpers, many calls."""
