@@ -115,7 +115,8 @@ def tree_cpu_s() -> float:
         import docker
 
         for c in docker.from_env().containers.list(filters={"label": "rlvr.sandbox"}):
-            if int(c.labels.get("rlvr.sandbox", "0") or 0) in mine:
+            pid = c.labels.get("rlvr.sandbox", "").partition("@")[0]
+            if pid.isdigit() and int(pid) in mine:
                 try:
                     usage = int(open(f"/sys/fs/cgroup/cpuacct/docker/{c.id}/cpuacct.usage").read()) / 1e9
                 except OSError:

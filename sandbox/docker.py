@@ -230,7 +230,7 @@ class DockerSandbox(Sandbox):
             tty=False,  # (exit, crash, SIGKILL) closes the zygote's stdin, and it exits
             user="0:0",  # the zygote drops to USER itself, before serving anything
             environment={},
-            labels={LABEL: str(os.getpid()), SELF_ENDING: "1"},
+            labels={LABEL: _owner(), SELF_ENDING: "1"},
             hostname="sandbox",
             host_config=host_config,
         )
@@ -296,9 +296,9 @@ class DockerSandbox(Sandbox):
     def remove_leftovers(cls) -> int:
         """Remove containers of rlvr processes that no longer exist (after a crash).
 
-        A running container with a zygote ends by itself when its owner goes, so it is
-        left alone: its owner may be alive in another PID namespace, where the pid on
-        its label means nothing here."""
+        Labels say `<pid>@<pid namespace>`: only containers of dead processes of this pid
+        namespace are removed.  A running container with a zygote ends by itself when its
+        owner goes, so it is left alone in any case."""
         import docker
 
         client = docker.from_env()
@@ -306,9 +306,9 @@ class DockerSandbox(Sandbox):
         for c in client.containers.list(all=True, filters={"label": LABEL}):
             if c.labels.get(SELF_ENDING) and c.status == "running":
                 continue
-            pid = int(c.labels.get(LABEL, "0") or 0)
-            if pid and _alive(pid):
-                continue
+            pid, _, namespace = c.labels.get(LABEL, "").partition("@")
+            if not pid.isdigit() or namespace != _pid_namespace() or _alive(int(pid)):
+                continue  # alive, or of another pid namespace, where this PID names another process
             _remove(c)
             removed += 1
         return removed
@@ -657,6 +657,19 @@ def _oom_kills(container_id: str) -> int:
         except OSError:
             continue
     return 0
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")  # e.g. pid:[4026531836]
+    except OSError:
+        return ""
+
+
+def _owner() -> str:
+    """The label value: this process's PID and its pid namespace, so that a process in another
+    namespace (a container, a pod, `unshare --pid`) never takes its owner for dead (issue 14)."""
+    return f"{os.getpid()}@{_pid_namespace()}"
 
 
 def _alive(pid: int) -> bool:

@@ -28,7 +28,9 @@ class HFEngine(Engine):
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.batch_size = batch_size
         self.options = {"model": model, "batch_size": batch_size, "dtype": dtype, "device": self.device}
-        self.tokenizer = AutoTokenizer.from_pretrained(model)
+        from rlvr.models import require_local_model
+
+        self.tokenizer = AutoTokenizer.from_pretrained(require_local_model(model))
         torch_dtype = dtype if dtype == "auto" else getattr(torch, dtype)
         self.model = AutoModelForCausalLM.from_pretrained(model, dtype=torch_dtype).to(self.device).eval()
         self.pad_id = self.tokenizer.pad_token_id

@@ -82,7 +82,9 @@ class VLLMEngine(Engine):
             "seed": seed,
             **engine_kwargs,
         }
-        self.tokenizer = AutoTokenizer.from_pretrained(model)
+        from rlvr.models import require_local_model
+
+        self.tokenizer = AutoTokenizer.from_pretrained(require_local_model(model))
         self.llm = vllm.LLM(**{k: v for k, v in self.options.items() if v is not None})
 
     def stream(

@@ -57,3 +57,18 @@ def test_in_new_pid_namespace_really_is_one():
         ).stdout.strip()
         != "1"
     )
+
+
+def test_a_process_in_another_pid_namespace_keeps_our_containers():
+    """Containers are labelled with their owner's PID; from another pid namespace that PID
+    names nothing (or another process), and its start-up clean-up used to remove the live
+    containers of every rlvr process outside it."""
+    sandbox = docker_sandbox()
+    assert sandbox.run("print(1)").stdout == "1\n"
+    ours = set(sandbox.containers())
+    reap = "from rlvr.sandbox.docker import DockerSandbox\nprint(DockerSandbox.remove_leftovers())"
+    proc = in_new_pid_namespace([sys.executable, "-c", reap], timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    alive = {c.id for c in sandbox._client.containers.list(filters={"label": "rlvr.sandbox"})}
+    assert ours <= alive
+    assert sandbox.run("print(2)").stdout == "2\n"
