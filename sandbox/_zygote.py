@@ -174,7 +174,6 @@ def prepare_run(request):
             )
     else:
         os.setsid()
-        os.nice(10)  # the zygote, which must kill a fork bomb, stays ahead of the run on the CPU
     for name, data in request["files"].items():
         path = os.path.join("/work", name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
