@@ -30,8 +30,9 @@ class HFEngine(Engine):
         self.options = {"model": model, "batch_size": batch_size, "dtype": dtype, "device": self.device}
         from rlvr.models import require_local_model
 
+        require_local_model(model)  # one line naming the command that prepares it, not wrapped
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(require_local_model(model))
+            self.tokenizer = AutoTokenizer.from_pretrained(model)
             torch_dtype = dtype if dtype == "auto" else getattr(torch, dtype)
             self.model = AutoModelForCausalLM.from_pretrained(model, dtype=torch_dtype).to(self.device).eval()
         except Exception as exc:  # transformers raises many types; one line naming the model

@@ -67,6 +67,7 @@ class VLLMEngine(Engine):
         }
         from rlvr.models import require_local_model
 
+        require_local_model(model)  # one line naming the command that prepares it, not wrapped
         quiet_vllm()
         device = "CPU" if cpu else "GPU"
         log.info(
@@ -74,7 +75,7 @@ class VLLMEngine(Engine):
         )
         started = time.perf_counter()
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(require_local_model(model))
+            self.tokenizer = AutoTokenizer.from_pretrained(model)
             self.llm = vllm.LLM(**{k: v for k, v in self.options.items() if v is not None})
         except Exception as exc:  # vLLM raises many types; the user needs one line naming the model
             raise EngineError("vllm", f"could not start {model}: {first_line(exc)}") from exc
