@@ -1,5 +1,7 @@
 """Errors users can act on: each message names the field, file or option at fault."""
 
+from __future__ import annotations
+
 
 class RlvrError(Exception):
     """Base class for every error rlvr raises on purpose."""
@@ -12,6 +14,15 @@ class ConfigError(RlvrError, ValueError):
         self.field = field
         self.problem = problem
         super().__init__(f"{field}: {problem}")
+
+    def __reduce__(self):  # errors cross process boundaries (the deadline pool pickles them)
+        return (ConfigError._rebuild, (type(self), self.field, self.problem, str(self)))
+
+    @staticmethod
+    def _rebuild(cls: type, field: str, problem: str, message: str) -> ConfigError:
+        error = Exception.__new__(cls)
+        error.field, error.problem, error.args = field, problem, (message,)
+        return error
 
 
 class UnknownNameError(ConfigError, KeyError):
@@ -32,7 +43,11 @@ class EngineError(RlvrError):
     """A generation engine could not start or failed while generating."""
 
     def __init__(self, engine: str, problem: str) -> None:
+        self.engine, self.problem = engine, problem
         super().__init__(f"{engine} engine: {problem}")
+
+    def __reduce__(self):
+        return (EngineError, (self.engine, self.problem))
 
 
 def first_line(error: BaseException) -> str:

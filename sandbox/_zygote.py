@@ -1,7 +1,12 @@
-"""The pre-isolated worker of the local backend.  Runs INSIDE a bubblewrap sandbox.
+"""The pre-started worker of both backends.  Runs INSIDE the sandbox.
 
 It is started once per worker, imports what it needs, then serves requests read
-from stdin (a 4-byte length and a JSON object) and answers on stdout.  Each run:
+from stdin and answers on stdout, in frames (a 4-byte length, a kind byte, the
+payload; see `sandbox/_frames.py` for the host's side).  A request is a run
+(all of stdin given, one result back) or a session (stdin sent while the
+program runs, its stdout streamed back as it comes, the result at the end).
+
+Local backend (bubblewrap), each run:
 
   fork -> unshare(user, pid, mount, ipc) -> fork again: the program is PID 1 of a
   fresh PID namespace (its children and daemons die with it) with a private tmpfs
@@ -12,17 +17,25 @@ The zygote itself is made non-dumpable, so a run (in a child user namespace)
 cannot ptrace it or read its memory; it cannot signal it either (parent PID
 namespace).  Time and output limits are enforced here, outside the run; the
 parent outside the sandbox enforces a deadline on the zygote itself.
-Only the standard library is used: this file is executed by /usr/bin/python3.
+
+Docker backend (`--plain`): the container gives no namespaces to make, so each
+run is a plain fork; the zygote is the container's PID 1 (signals from inside
+cannot kill it), drops from root to the sandbox uid at start (which also makes
+it non-dumpable, so runs cannot ptrace it or read its memory), and after every
+run kills every other process of that uid and empties /work, /tmp and /dev/shm.
+When its stdin ends (the owner closed the attach socket or died), it exits and
+the container goes with it.
+
+Only the standard library is used, and only the part that `python3-minimal`
+ships (no json, ctypes, shutil or resource there): this file is executed by the
+sandbox's /usr/bin/python3.
 """
 
 import atexit
-import base64
 import builtins
-import ctypes
 import io
-import json
+import marshal
 import os
-import resource
 import selectors
 import signal
 import struct
@@ -30,32 +43,109 @@ import sys
 import time
 import traceback
 
+try:  # not in python3-minimal (the Docker image); the Docker zygote needs neither
+    import ctypes
+    import resource
+except ImportError:
+    ctypes = resource = None
+
 # No `import threading` here: it installs at-fork handlers that double the cost of every
 # fork (measured 0.43 -> 0.89 ms); programs that use threads import it themselves.
 
-libc = ctypes.CDLL(None, use_errno=True)
-_raw = ctypes.PyDLL(None, use_errno=True)  # keeps the GIL held across the call
+# Imported once here, so that runs (forks) find them loaded: `ast` alone takes 30-70 ms to
+# import, more than the rest of a short run.  Programs see them in sys.modules, as after
+# any import.  random is reseeded in every run.
+PRELOAD = ("ast", "typing", "re", "random", "collections", "math", "hashlib", "string", "copy", "heapq")
+for _name in PRELOAD:
+    try:
+        __import__(_name)
+    except ImportError:
+        pass
+
+PLAIN = "--plain" in sys.argv  # Docker: plain fork per run, no namespaces
+if ctypes is not None and not PLAIN:
+    libc = ctypes.CDLL(None, use_errno=True)
+    _raw = ctypes.PyDLL(None, use_errno=True)  # keeps the GIL held across the call
 SYS_CLONE = 56  # x86_64; other architectures fall back to fork + unshare
-CLONE_SUPPORTED = os.uname().machine == "x86_64" and "--no-clone" not in sys.argv
+CLONE_SUPPORTED = not PLAIN and os.uname().machine == "x86_64" and "--no-clone" not in sys.argv
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWIPC = 0x00020000, 0x10000000, 0x20000000, 0x08000000
 MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 2, 4, 0x4000, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
-RUN_UID = os.getuid()
-RUN_GID = os.getgid()
+RUN_UID, RUN_GID = os.getuid(), os.getgid()  # inside the sandbox; set again in main()
+SANDBOX_ID = 65534  # the Docker zygote's and its runs' uid and gid
+CLEAN_DIRS = ("/work", "/tmp", "/dev/shm")
+SIGCHLD_R = -1  # Docker: read end of the SIGCHLD wakeup pipe
+
+# Frames, both ways: payload length, kind, payload.  Must match sandbox/_frames.py.
+HEADER = struct.Struct(">IB")
+REQUEST, STDIN, EOF, KILL = ord("Q"), ord("I"), ord("E"), ord("K")  # host -> zygote
+READY, OUT, RESULT, ERROR = ord("Y"), ord("O"), ord("R"), ord("X")  # zygote -> host
+RESULT_HEAD = struct.Struct(">iBdII")  # exit code, flags, duration, len(stdout), len(stderr)
+TIMED_OUT, OVERFLOW, SETUP_FAILED, ENDED, NO_EXIT = 1, 2, 4, 8, 16
 
 
-def read_message(stream):
-    header = stream.read(4)
-    if len(header) < 4:
-        return None
-    (size,) = struct.unpack(">I", header)
-    return json.loads(stream.read(size))
+class FrameReader:
+    """Frames from the host on fd 0, with our own buffer (select-friendly, unlike sys.stdin)."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.buf = bytearray()
+        self.eof = False
+
+    def fill(self):
+        chunk = os.read(self.fd, 1 << 20)
+        if not chunk:
+            self.eof = True
+            return False
+        self.buf += chunk
+        return True
+
+    def pop(self, before_request=False):
+        """The next complete frame, or None.  `before_request`: None at a REQUEST frame, which
+        is left for the main loop (the host may send it right after ending a session)."""
+        if len(self.buf) < HEADER.size:
+            return None
+        size, kind = HEADER.unpack_from(self.buf)
+        if before_request and kind == REQUEST:
+            return None
+        end = HEADER.size + size
+        if len(self.buf) < end:
+            return None
+        payload = bytes(self.buf[HEADER.size : end])
+        del self.buf[:end]
+        return kind, payload
+
+    def next(self):
+        while True:
+            frame = self.pop()
+            if frame is not None:
+                return frame
+            if not self.fill():
+                return None
 
 
-def write_message(stream, obj):
-    data = json.dumps(obj).encode()
-    stream.write(struct.pack(">I", len(data)) + data)
-    stream.flush()
+CHANNEL = [0, 1]  # the host's frames come in on the first fd and go out on the second
+
+
+def send_frame(kind, payload=b""):
+    data = memoryview(HEADER.pack(len(payload), kind) + payload)
+    while data:
+        data = data[os.write(CHANNEL[1], data) :]
+
+
+def connect_channel():
+    """Docker with `--socket PATH`: the host listens on a unix socket bind-mounted into the
+    container; frames then skip the daemon (the attach stream crosses dockerd and the
+    shim).  The socket is this process's only link: runs never inherit it."""
+    if "--socket" not in sys.argv:
+        return
+    import socket
+
+    path = sys.argv[sys.argv.index("--socket") + 1]
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(path)
+    fd = sock.detach()
+    CHANNEL[:] = [fd, fd]
 
 
 def _check(ret, what):
@@ -66,47 +156,83 @@ def _check(ret, what):
 def enter_namespaces():
     """In the first child: a new user, PID, mount and IPC namespace for this run only."""
     _check(libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC), "unshare")
-    with open("/proc/self/setgroups", "w") as f:
-        f.write("deny")
-    with open("/proc/self/uid_map", "w") as f:
-        f.write(f"{RUN_UID} {RUN_UID} 1")
-    with open("/proc/self/gid_map", "w") as f:
-        f.write(f"{RUN_GID} {RUN_GID} 1")
+    write_id_maps()
 
 
 def prepare_run(request):
-    """In the program's process (PID 1 of its namespace): private /work, files, limits."""
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount private")
-    size = f"size={request['workdir_mb']}m,mode=0755".encode()
-    _check(libc.mount(b"tmpfs", b"/work", b"tmpfs", MS_NOSUID | MS_NODEV, size), "mount /work")
-    _check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64m"), "mount /tmp")
-    if os.path.isdir("/dev/shm"):  # shared by all runs of this worker otherwise
-        _check(
-            libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64m"), "mount /dev/shm"
-        )
+    """In the program's process: private /work (local), files, limits, environment."""
+    if not PLAIN:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount private")
+        size = f"size={request['workdir_mb']}m,mode=0755".encode()
+        _check(libc.mount(b"tmpfs", b"/work", b"tmpfs", MS_NOSUID | MS_NODEV, size), "mount /work")
+        _check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64m"), "mount /tmp")
+        if os.path.isdir("/dev/shm"):  # shared by all runs of this worker otherwise
+            _check(
+                libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64m"),
+                "mount /dev/shm",
+            )
+    else:
+        os.setsid()
     for name, data in request["files"].items():
         path = os.path.join("/work", name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as f:
-            f.write(base64.b64decode(data))
+            f.write(data)
         os.chmod(path, 0o755)
     os.chdir("/work")
     limits = request["limits"]
-    resource.setrlimit(resource.RLIMIT_CPU, (limits["cpu_s"], limits["cpu_s"] + 1))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["fsize"], limits["fsize"]))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (limits["nofile"], limits["nofile"]))
-    if limits.get("data"):
-        resource.setrlimit(resource.RLIMIT_DATA, (limits["data"], limits["data"]))
+    if resource is not None:
+        resource.setrlimit(resource.RLIMIT_CPU, (limits["cpu_s"], limits["cpu_s"] + 1))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits["fsize"], limits["fsize"]))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limits["nofile"], limits["nofile"]))
+        if limits.get("data"):
+            resource.setrlimit(resource.RLIMIT_DATA, (limits["data"], limits["data"]))
     os.environ.clear()
     os.environ.update({"PATH": "/usr/bin:/bin", "HOME": "/work", "LANG": "C.UTF-8"})
 
 
-def run_python_inline(source_name):
+# Programs that come again (the code verifier's harnesses, for every item) are compiled
+# once, here in the zygote, and every later fork finds the code object ready.  A source
+# counts only from its second request on, and only up to CACHE_SOURCE_MAX bytes: compiling
+# a small source is bounded in time and memory (CPython caps what its optimizer folds).
+CACHE_SOURCE_MAX = 32 * 1024
+CODE_CACHE = {}
+SEEN_ONCE = set()
+
+
+def cached_code(request):
+    """The compiled program for a repeated Python source, else None (compiled in the run)."""
+    source = request["files"].get(request["source"], b"")
+    if request["argv"] != ["<python-inline>"] or len(source) > CACHE_SOURCE_MAX:
+        return None
+    code = CODE_CACHE.get(source)
+    if code is not None:
+        return code
+    if source not in SEEN_ONCE:
+        if len(SEEN_ONCE) > 64:
+            SEEN_ONCE.clear()
+        SEEN_ONCE.add(source)
+        return None
+    try:
+        code = compile(source, request["source"], "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    if len(CODE_CACHE) >= 8:
+        CODE_CACHE.clear()
+    CODE_CACHE[source] = code
+    return code
+
+
+def run_python_inline(source_name, program=None):
     """Run /work/<source_name> as __main__ in this (forked) interpreter, like `python3 -I`."""
     sys.argv = [source_name]
     sys.path[0:0] = ["/work"]
-    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8", errors="surrogateescape")
+    if "random" in sys.modules:  # not the zygote's state, shared by every fork
+        sys.modules["random"].seed()
+    sys.stdin = io.TextIOWrapper(
+        io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8", errors="surrogateescape"
+    )
     sys.stdout = io.TextIOWrapper(
         io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="surrogateescape"
     )
@@ -115,8 +241,9 @@ def run_python_inline(source_name):
     )
     code = 0
     try:
-        with open(source_name, "rb") as f:
-            program = compile(f.read(), source_name, "exec")
+        if program is None:
+            with open(source_name, "rb") as f:
+                program = compile(f.read(), source_name, "exec")
         namespace = {"__name__": "__main__", "__builtins__": builtins, "__file__": "/work/" + source_name}
         exec(program, namespace)
     except SystemExit as exc:
@@ -144,6 +271,9 @@ def run_python_inline(source_name):
 def run_program(request, stdin_r, stdout_w, stderr_w):
     """Body of the program's process; never returns."""
     try:
+        if PLAIN:  # the zygote's SIGCHLD watch is not the program's
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         prepare_run(request)
         os.dup2(stdin_r, 0)
         os.dup2(stdout_w, 1)
@@ -151,7 +281,7 @@ def run_program(request, stdin_r, stdout_w, stderr_w):
         os.closerange(3, 4096)
         argv = request["argv"]
         if argv == ["<python-inline>"]:
-            run_python_inline(request["source"])
+            run_python_inline(request["source"], request.get("code"))
         os.execv(argv[0], argv)
     except BaseException as exc:
         try:
@@ -213,12 +343,12 @@ def write_id_maps():
             f.write(text)
 
 
-def serve_one(request):
-    """Run one program; return its result (decided here, outside the program)."""
+def start_run(request):
+    """Fork the program's process; return (pid, stdin_w, stdout_r, stderr_r)."""
+    request["code"] = cached_code(request)
     stdin_r, stdin_w = os.pipe()
     stdout_r, stdout_w = os.pipe()
     stderr_r, stderr_w = os.pipe()
-    start = time.monotonic()
     child = clone_into_namespaces() if CLONE_SUPPORTED else -1
     if child == 0:  # PID 1 of the run's own namespaces
         os.close(stdin_w)
@@ -230,31 +360,232 @@ def serve_one(request):
             os.write(stderr_w, f"sandbox: {type(exc).__name__}: {exc}\n".encode())
             os._exit(126)
         run_program(request, stdin_r, stdout_w, stderr_w)
-    if child < 0:
+    if child < 0 and PLAIN:
+        child = os.fork()
+        if child == 0:
+            os.close(stdin_w)
+            os.close(stdout_r)
+            os.close(stderr_r)
+            run_program(request, stdin_r, stdout_w, stderr_w)
+    elif child < 0:
         child = fork_into_namespaces(request, stdin_r, stdin_w, stdout_r, stdout_w, stderr_r, stderr_w)
     for fd in (stdin_r, stdout_w, stderr_w):
         os.close(fd)
-    out, err, timed_out, overflow = communicate(
-        stdin_w,
-        stdout_r,
-        stderr_r,
-        base64.b64decode(request["stdin"]),
-        start + request["timeout_s"],
-        request["max_output"],
-    )
-    if timed_out or overflow:
+    return child, stdin_w, stdout_r, stderr_r
+
+
+def serve(request, reader):
+    """Run one program (or hold one session) and send its result, decided here, outside it.
+
+    A session streams the program's stdout to the host as OUT frames and feeds it the
+    STDIN frames the host sends while it runs; a plain run gets all of stdin at once
+    and its stdout in the result.  Either way the host may end it early (KILL) and the
+    deadline and output cap hold.  Returns False when the host is gone."""
+    session = bool(request.get("session"))
+    start = time.monotonic()
+    child, stdin_w, stdout_r, stderr_r = start_run(request)
+    deadline = start + request["timeout_s"]
+    cap = request["max_output"]
+    sel = selectors.DefaultSelector()
+    sel.register(stdout_r, selectors.EVENT_READ)
+    sel.register(stderr_r, selectors.EVENT_READ)
+    sel.register(reader.fd, selectors.EVENT_READ)
+    if PLAIN:  # no PID namespace ends the run's children with it: we watch for its exit
+        sel.register(SIGCHLD_R, selectors.EVENT_READ)
+    child_status = None
+    os.set_blocking(stdin_w, False)
+    pending = bytearray(request.get("stdin", b""))
+    close_stdin = not session  # a plain run's stdin ends after its data
+    stdin_open = True
+    out, err = bytearray(), bytearray()
+    out_total = 0
+    timed_out = overflow = ended = host_gone = False
+    open_streams = 2
+
+    def feed():
+        nonlocal stdin_open, pending
+        while pending and stdin_open:
+            try:
+                n = os.write(stdin_w, pending[:65536])
+            except BlockingIOError:
+                break
+            except OSError:  # the program closed its stdin: the rest is dropped
+                pending = bytearray()
+                break
+            del pending[:n]
+        if stdin_open and not pending and close_stdin:
+            sel_unregister(stdin_w)
+            os.close(stdin_w)
+            stdin_open = False
+        elif stdin_open:
+            want = selectors.EVENT_WRITE if pending else 0
+            registered = stdin_w in sel.get_map()
+            if want and not registered:
+                sel.register(stdin_w, selectors.EVENT_WRITE)
+            elif not want and registered:
+                sel.unregister(stdin_w)
+
+    def sel_unregister(fd):
+        if fd in sel.get_map():
+            sel.unregister(fd)
+
+    def take_frames():  # frames may already wait in the buffer, read with the request
+        nonlocal pending, close_stdin, ended
+        while (frame := reader.pop(before_request=True)) is not None:
+            kind, payload = frame
+            if kind == STDIN:
+                pending += payload
+            elif kind == EOF:
+                close_stdin = True
+            elif kind == KILL:
+                ended = True
+        if stdin_open:
+            feed()
+
+    take_frames()
+    while open_streams and not (ended or host_gone):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            timed_out = True
+            break
+        for key, _ in sel.select(remaining):
+            fd = key.fd
+            if fd == reader.fd:
+                if not reader.fill():
+                    host_gone = True
+                    break
+                take_frames()
+            elif fd == stdin_w:
+                feed()
+            elif fd == SIGCHLD_R:
+                drain(SIGCHLD_R)
+                if child_status is None:
+                    pid, status = os.waitpid(child, os.WNOHANG)
+                    if pid == child:  # the program ended: so do its children and daemons
+                        child_status = status
+                        kill_all()
+            else:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    sel.unregister(fd)
+                    open_streams -= 1
+                    continue
+                if fd == stderr_r:
+                    if len(err) <= cap:
+                        err += chunk
+                    continue
+                out_total += len(chunk)
+                if out_total > cap:
+                    overflow = True
+                    break
+                if session:
+                    send_frame(OUT, chunk)
+                else:
+                    out += chunk
+        if overflow:
+            break
+    if child_status is None and (timed_out or overflow or ended or host_gone or open_streams):
         os.kill(child, signal.SIGKILL)  # the program dies with it (PDEATHSIG), and its PID namespace
-    _, status = os.waitpid(child, 0)
+    for key in list(sel.get_map().values()):
+        sel.unregister(key.fd)
+        if key.fd not in (reader.fd, SIGCHLD_R):
+            os.close(key.fd)
+    sel.close()
+    if stdin_open:
+        try:
+            os.close(stdin_w)
+        except OSError:
+            pass
+    reaped = kill_all() if PLAIN else {}  # every process of the run: none may hold the pids
+    if child_status is not None:
+        status = child_status
+    else:
+        status = reaped[child] if child in reaped else os.waitpid(child, 0)[1]
     exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
-    return {
-        "exit_code": exit_code,
-        "stdout": base64.b64encode(out).decode(),
-        "stderr": base64.b64encode(err).decode(),
-        "timed_out": timed_out,
-        "overflow": overflow,
-        "duration_s": time.monotonic() - start,
-        "setup_failed": exit_code in (126, 127) and err.startswith(b"sandbox: "),
-    }
+    if host_gone:
+        return False
+    flags = (
+        TIMED_OUT * timed_out
+        | OVERFLOW * overflow
+        | ENDED * ended
+        | SETUP_FAILED * (exit_code in (126, 127) and err.startswith(b"sandbox: "))
+    )
+    out, err = bytes(out[: cap + 1]), bytes(err[: cap + 1])
+    duration = time.monotonic() - start
+    send_frame(RESULT, RESULT_HEAD.pack(exit_code, flags, duration, len(out), len(err)) + out + err)
+    if PLAIN:  # after the answer: the next request waits for it, the caller does not
+        clean_files()
+    return True
+
+
+def drain(fd):
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def watch_children():
+    """Docker: SIGCHLD wakes the zygote's select through a pipe (signal.set_wakeup_fd)."""
+    global SIGCHLD_R
+    SIGCHLD_R, write_end = os.pipe()
+    os.set_blocking(SIGCHLD_R, False)
+    os.set_blocking(write_end, False)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    signal.set_wakeup_fd(write_end)
+
+
+def kill_all():
+    """Docker: end every other process of the sandbox uid (daemons of the run included;
+    PID 1, this zygote, is spared by kill(-1)), until none is left, and reap them."""
+    reaped = {}
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            break
+        reap(reaped)
+    reap(reaped)
+    return reaped
+
+
+def clean_files():
+    """Docker: empty the tmpfs the runs share."""
+    for top in CLEAN_DIRS:
+        try:
+            names = os.listdir(top)
+        except OSError:
+            continue
+        for name in names:
+            remove_tree(os.path.join(top, name))
+
+
+def reap(reaped):
+    """Collect every exited child (orphans of runs are ours: we are PID 1) into `reaped`."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        reaped[pid] = status
+
+
+def remove_tree(path):
+    """shutil.rmtree without shutil (not in python3-minimal); read-only dirs made writable."""
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.chmod(path, 0o700)
+            for name in os.listdir(path):
+                remove_tree(os.path.join(path, name))
+            os.rmdir(path)
+        else:
+            os.unlink(path)
+    except OSError:
+        pass
 
 
 def communicate(stdin_w, stdout_r, stderr_r, data, deadline, cap):
@@ -311,19 +642,41 @@ def communicate(stdin_w, stdout_r, stderr_r, data, deadline, cap):
     return bytes(buffers[stdout_r][: cap + 1]), bytes(buffers[stderr_r][: cap + 1]), timed_out, overflow
 
 
+def drop_privileges():
+    """Docker: the container starts as root with only CAP_SETUID/CAP_SETGID, so that this
+    step can happen; changing uid clears every capability and makes the process
+    non-dumpable, so a run of the same uid cannot ptrace it or read /proc/1/mem."""
+    if os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(SANDBOX_ID)
+        os.setuid(SANDBOX_ID)
+
+
 def main():
-    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    if PLAIN:
+        drop_privileges()
+        watch_children()
+    else:
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
-    write_message(out, {"ready": True})
+    global RUN_UID, RUN_GID
+    RUN_UID, RUN_GID = os.getuid(), os.getgid()
+    if PLAIN:
+        connect_channel()
+    reader = FrameReader(CHANNEL[0])
+    send_frame(READY)
     while True:
-        request = read_message(inp)
-        if request is None:
+        frame = reader.next()
+        if frame is None:
             return
+        kind, payload = frame
+        if kind != REQUEST:  # a session's late STDIN / EOF / KILL after its program ended
+            continue
         try:
-            write_message(out, serve_one(request))
+            if not serve(marshal.loads(payload), reader):
+                return
         except Exception as exc:  # report, keep serving
-            write_message(out, {"error": f"{type(exc).__name__}: {exc}"})
+            send_frame(ERROR, f"{type(exc).__name__}: {exc}".encode())
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from rlvr.errors import ConfigError
 
 from .health import Health, SandboxStats
 from .languages import LANGUAGES
+from .session import Session
 from .types import ExecRequest, ExecResult
 
 _HEALTH_INIT = threading.Lock()
@@ -47,13 +48,40 @@ class Sandbox(BaseModel):
         memory_mb: int | None = None,
     ) -> ExecResult:
         """Run one program; the result's status says how it ended."""
+        return self._run_checked(self._request(code, language, stdin, files, timeout_s, memory_mb))
+
+    def session(
+        self,
+        code: str,
+        language: str = "python",
+        files: dict[str, bytes] | None = None,
+        timeout_s: float | None = None,
+        memory_mb: int | None = None,
+    ) -> Session:
+        """Start a program you talk to while it runs (see `rlvr.sandbox.session`): the same
+        isolation and limits as `run`, `timeout_s` for the whole session.  Interpreted
+        languages only (python, bash)."""
+        request = self._request(code, language, "", files, timeout_s, memory_mb)
+        if LANGUAGES[language].compile is not None:
+            raise ConfigError("language", f"sessions run interpreted languages, not {language!r}")
+        return self._open_session(request)
+
+    def _request(
+        self,
+        code: str,
+        language: str,
+        stdin: str,
+        files: dict[str, bytes] | None,
+        timeout_s: float | None,
+        memory_mb: int | None,
+    ) -> ExecRequest:
         if language not in LANGUAGES:
             raise ConfigError("language", f"unknown {language!r}; known: {', '.join(sorted(LANGUAGES))}")
         for name in files or {}:
             parts = name.split("/")
             if not name or name.startswith("/") or ".." in parts or "" in parts:
                 raise ConfigError("files", f"{name!r} must be a relative path inside the work directory")
-        request = ExecRequest(
+        return ExecRequest(
             code=code,
             language=language,
             stdin=stdin,
@@ -61,7 +89,6 @@ class Sandbox(BaseModel):
             timeout_s=self.timeout_s if timeout_s is None else timeout_s,
             memory_mb=self.memory_mb if memory_mb is None else memory_mb,
         )
-        return self._run_checked(request)
 
     def stats(self) -> SandboxStats:
         """Runs, timeouts, suspect timeouts, recoveries and replaced workers so far."""
@@ -100,6 +127,10 @@ class Sandbox(BaseModel):
         """Replace the pool's workers or containers (idle ones now, busy ones when they come
         back); how many.  Backends with a pool implement this."""
         return 0
+
+    def _open_session(self, request: ExecRequest) -> Session:
+        """Start one validated interactive request; each backend implements this."""
+        raise NotImplementedError(f"the {self.name} sandbox has no sessions")
 
 
 def compile_failure(compiled: ExecResult) -> ExecResult:
@@ -148,6 +179,24 @@ def classify(
     else:
         status = "ok" if exit_code == 0 else "runtime_error"
     return ExecResult(status=status, **common)
+
+
+def classify_fields(fields: dict, cap: int, oom: bool) -> ExecResult:
+    """`classify` for a zygote's decoded result; a program the caller ended early is a
+    runtime_error, with a note in stderr."""
+    if fields["ended"]:
+        fields["stderr"] += b"\nsandbox: ended by the caller\n"
+    return classify(
+        exit_code=fields["exit_code"],
+        stdout=fields["stdout"],
+        stderr=fields["stderr"],
+        duration_s=fields["duration_s"],
+        timed_out=fields["timed_out"],
+        overflow=fields["overflow"],
+        oom=oom,
+        cap=cap,
+        setup_error=fields["setup_error"],
+    )
 
 
 def _memory_error(stderr: str) -> bool:

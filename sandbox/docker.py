@@ -1,18 +1,29 @@
-"""Docker backend: a warm pool of locked-down containers, one `exec` per run.
+"""Docker backend: a warm pool of locked-down containers, each running a zygote.
 
 Each container: `network_mode="none"`, read-only root, tmpfs `/work` and `/tmp`,
-uid 65534, all capabilities dropped, `no-new-privileges`, memory / pids / CPU
-limits, an init as PID 1 and no host environment.  A run is three short execs:
-unpack the files (a tar on stdin), run the program through a wrapper, and in
-every case clean up: `kill -9 -1` ends every process of the sandbox user but
-PID 1 (daemons included) and both tmpfs are emptied, so runs cannot see each
-other.  Time limits and the output cap are enforced here, on the exec's socket:
-a run cut short is killed from the host through the container's cgroup, or,
-where its processes cannot be seen from here (rlvr in another pid namespace
-than the daemon, rootless Docker), by the wrapper's own `timeout -s KILL` one
-second after the limit, and the exec is waited for.  A container whose cleanup
-fails is replaced.  Containers are removed on close,
-at exit, and by label when a crashed process left some behind.
+all capabilities dropped but SETUID/SETGID (used once, by the zygote, to drop
+to uid 65534), `no-new-privileges`, memory / pids / CPU limits, no host
+environment, no log driver.  Its PID 1 is the zygote (`_zygote.py --plain`),
+the same pre-started interpreter as the local backend's: it forks per run (no
+interpreter start, no `docker exec`), enforces the time and output limits,
+streams sessions, and after every run kills every other process of the sandbox
+uid (from inside: this works whatever pid namespace rlvr runs in) and empties
+the tmpfs, so runs cannot see each other.  The host talks to it over the
+container's attach socket.
+
+Containers never outlive their owner: they are created with `stdin_once`, so
+when the owning process closes the attach socket or dies (even by SIGKILL) the
+daemon closes the zygote's stdin, the zygote exits, and `auto_remove` deletes
+the container.  They are also removed on `close()`, at exit, and by label when
+found from an older process.
+
+Compiled languages (C++) keep the exec path: compile and run as `docker exec`s
+of a wrapper that cleans up with `kill -9 -1` (the zygote, PID 1, is immune).
+A run cut short there is killed from the host through the container's cgroup,
+or, where its processes cannot be seen from here (rlvr in another pid namespace
+than the daemon, rootless Docker), by the wrapper's own `timeout -s KILL`
+shortly after the limit, and the exec is waited for.  A container whose
+cleanup fails is replaced.
 """
 
 from __future__ import annotations
@@ -22,24 +33,43 @@ import base64
 import io
 import os
 import queue
+import secrets
 import selectors
+import shutil
 import socket
 import struct
 import tarfile
+import tempfile
 import threading
 import time
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, PrivateAttr
 
 from rlvr.errors import ConfigError
 
-from .base import Sandbox, classify, compile_failure
+from ._frames import (
+    ERROR,
+    READY,
+    RESULT,
+    DockerAttachTransport,
+    SocketTransport,
+    ZygoteLink,
+    build_request,
+    decode_result,
+)
+from .base import Sandbox, classify, classify_fields, compile_failure
 from .health import mark_ended
 from .languages import LANGUAGES
+from .session import Session
 from .types import ExecRequest, ExecResult
 
+ZYGOTE_SOURCE = Path(__file__).with_name("_zygote.py")
+
 LABEL = "rlvr.sandbox"
+SELF_ENDING = "rlvr.sandbox.self-ending"  # containers that exit when their owner's socket closes
 USER = "65534:65534"
 # Kill every process of the sandbox user but PID 1 and this shell, and wait (builtins only:
 # a fork can fail while the pids limit is full) until none is left but zombies that PID 1
@@ -76,19 +106,20 @@ def _wrapper(clean_before: bool, clean_after: bool) -> str:
 
 
 _MAX_ENV_FILES = 96 * 1024  # larger file sets go through a tar exec (one argument may hold 128 KiB)
-# PID 1: signals from inside the container cannot kill it, and it reaps orphans so that
-# zombies of past runs do not use up the pids limit.
-_REAPER = """
-import os, signal
-signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
-while True:
-    try:
-        while os.waitpid(-1, os.WNOHANG)[0] > 0:
-            pass
-    except ChildProcessError:
-        pass
-    signal.sigtimedwait([signal.SIGCHLD], 1.0)
-"""
+_START_TIMEOUT_S = 30.0
+
+
+@dataclass(eq=False)
+class _Warm:
+    """One warm container and the framed link to its zygote."""
+
+    container: Any
+    link: ZygoteLink
+    memory_mb: int
+
+    @property
+    def id(self) -> str:
+        return self.container.id
 
 
 class DockerSandbox(Sandbox):
@@ -105,11 +136,18 @@ class DockerSandbox(Sandbox):
     max_output_bytes: int = Field(1 << 20, gt=0)
     workdir_mb: int = Field(64, gt=0, description="Size of the /work tmpfs.")
     prestart: bool = Field(True, description="Start pool_size containers (default memory) at creation.")
+    channel: Literal["socket", "attach"] = Field(
+        "socket",
+        description="How the host talks to each container's zygote: a unix socket bind-mounted into "
+        "the container (direct; the daemon must run on this machine), or the attach stream "
+        "(through the daemon; works with a remote DOCKER_HOST).",
+    )
 
     _client: Any = PrivateAttr(None)
     _pools: dict[int, queue.Queue] = PrivateAttr(default_factory=dict)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
-    _all: list = PrivateAttr(default_factory=list)
+    _all: list[_Warm] = PrivateAttr(default_factory=list)
+    _zygote: str = PrivateAttr("")
     _unclean: set[str] = PrivateAttr(default_factory=set)  # ids of containers to replace
 
     def model_post_init(self, __context: Any) -> None:
@@ -130,6 +168,7 @@ class DockerSandbox(Sandbox):
             raise ConfigError(
                 "image", f"{self.image!r} not found; build it with scripts/docker_image.sh"
             ) from None
+        self._zygote = ZYGOTE_SOURCE.read_text()
         try:  # containers of rlvr processes that crashed earlier
             self.remove_leftovers()
         except Exception:
@@ -137,69 +176,140 @@ class DockerSandbox(Sandbox):
         atexit.register(self.close)
         if self.prestart:  # a warm pool is warm before the first run, not during it
             warm = [self._container(self.memory_mb) for _ in range(self.pool_size)]
-            for container in warm:
-                self._release(container, self.memory_mb, healthy=True)
+            for w in warm:
+                self._release(w, healthy=True)
 
     # ------------------------------------------------------------------ pool
-    def _container(self, memory_mb: int):
-        while True:  # a container replaced while we wait frees a slot instead of coming back
-            with self._lock:
-                pool = self._pools.setdefault(memory_mb, queue.Queue())
-                if pool.empty() and sum(1 for c in self._all if c[1] == memory_mb) < self.pool_size:
-                    container = self._start(memory_mb)
-                    self._all.append((container, memory_mb))
-                    return container
+    def _container(self, memory_mb: int) -> _Warm:
+        """A warm container of this memory limit: an idle one, a new one while fewer than
+        `pool_size` exist, else the next one released.  A caller that holds several at once
+        (the code verifier's two sessions) and finds none within 2 s gets an extra one,
+        removed when released."""
+        with self._lock:
+            pool = self._pools.setdefault(memory_mb, queue.Queue())
+            create = pool.empty() and sum(1 for w in self._all if w.memory_mb == memory_mb) < self.pool_size
+        if not create:
             try:
-                return pool.get(timeout=0.1)
+                return pool.get(timeout=2.0)
             except queue.Empty:
-                continue
+                pass
+        warm = self._start(memory_mb)
+        with self._lock:
+            self._all.append(warm)
+        return warm
 
-    def _start(self, memory_mb: int):
-        container = self._client.containers.run(
-            self.image,
-            ["python3", "-I", "-S", "-c", _REAPER],
-            detach=True,
+    def _start(self, memory_mb: int) -> _Warm:
+        from docker.types import LogConfig
+
+        api = self._client.api
+        host_config = api.create_host_config(
+            auto_remove=True,
             init=False,
             network_mode="none",
             read_only=True,
-            user=USER,
             tmpfs={"/work": f"size={self.workdir_mb}m,mode=1777,exec", "/tmp": "size=64m,mode=1777"},
             mem_limit=f"{memory_mb}m",
             memswap_limit=f"{memory_mb}m",
             pids_limit=self.max_pids,
             nano_cpus=int(self.cpus * 1e9),
             cap_drop=["ALL"],
+            cap_add=["SETUID", "SETGID"],
             security_opt=["no-new-privileges"],
-            environment={},
-            labels={LABEL: _owner()},
-            hostname="sandbox",
+            log_config=LogConfig(type=LogConfig.types.NONE),
         )
-        container.reload()  # attrs["State"]["Pid"]: the init, which cleanup must spare
-        return container
+        listener, socket_dir = self._listen() if self.channel == "socket" else (None, "")
+        if socket_dir:
+            host_config["Binds"] = [f"{socket_dir}:/rlvr:ro"]
+        command = ["python3", "-I", "-S", "-c", self._zygote, "--plain"]
+        if listener is not None:
+            command += ["--socket", "/rlvr/" + os.path.basename(listener.getsockname())]
+        created = api.create_container(
+            self.image,
+            command,
+            stdin_open=True,
+            detach=False,  # with stdin_open: StdinOnce, so the owner's attach socket closing
+            tty=False,  # (exit, crash, SIGKILL) closes the zygote's stdin, and it exits
+            user="0:0",  # the zygote drops to USER itself, before serving anything
+            environment={},
+            labels={LABEL: _owner(), SELF_ENDING: "1"},
+            hostname="sandbox",
+            host_config=host_config,
+        )
+        container = self._client.containers.prepare_model({"Id": created["Id"]})
+        try:
+            if listener is not None:
+                container.start()
+                link = ZygoteLink(SocketTransport(_accept_once(listener, socket_dir)))
+            else:
+                sock = api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stream": 1})
+                link = ZygoteLink(DockerAttachTransport(getattr(sock, "_sock", sock)))
+                container.start()
+            ready = link.next_frame(time.monotonic() + _START_TIMEOUT_S)
+            if ready is None or ready[0] != READY:
+                raise ConfigError("sandbox", f"the zygote in {self.image!r} did not start")
+            container.reload()  # attrs["State"]["Pid"]: the init, which cleanup must spare
+        except BaseException:
+            _remove(container)
+            raise
+        finally:
+            if listener is not None:
+                listener.close()
+                shutil.rmtree(socket_dir, ignore_errors=True)
+        return _Warm(container, link, memory_mb)
 
-    def _release(self, container, memory_mb: int, healthy: bool) -> None:
-        if healthy:
-            self._pools[memory_mb].put(container)
-            return
+    @staticmethod
+    def _listen() -> tuple[socket.socket, str]:
+        """A one-connection unix socket under an unguessable name, in a directory that is
+        bind-mounted into the new container only (0711: not listable)."""
+        socket_dir = tempfile.mkdtemp(prefix="rlvr-zygote-")
+        os.chmod(socket_dir, 0o711)
+        path = os.path.join(socket_dir, secrets.token_hex(16))
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        os.chmod(path, 0o777)  # the zygote connects as the sandbox uid
+        listener.listen(1)
+        return listener, socket_dir
+
+    def _release(self, warm: _Warm, healthy: bool) -> None:
         with self._lock:
-            self._all = [c for c in self._all if c[0].id != container.id]
-        _remove(container)
+            if warm.id in self._unclean:  # marked for replacement (health signal, failed cleanup)
+                self._unclean.discard(warm.id)
+                healthy = False
+            extra = sum(1 for w in self._all if w.memory_mb == warm.memory_mb) > self.pool_size
+            if healthy and not extra and not warm.link.gone:
+                self._pools.setdefault(warm.memory_mb, queue.Queue()).put(warm)
+                return
+            self._all = [w for w in self._all if w is not warm]
+        warm.link.close()
+        _remove(warm.container)
+
+    def containers(self) -> list[str]:
+        """Ids of this sandbox's containers (for monitoring and tests)."""
+        with self._lock:
+            return [w.id for w in self._all]
 
     def close(self) -> None:
         with self._lock:
-            containers, self._all = [c for c, _ in self._all], []
+            warm, self._all = self._all, []
             self._pools.clear()
-        for c in containers:
-            _remove(c)
+        for w in warm:
+            w.link.close()
+            _remove(w.container)
 
     @classmethod
     def remove_leftovers(cls) -> int:
-        """Remove containers of rlvr processes that no longer exist (after a crash)."""
+        """Remove containers of rlvr processes that no longer exist (after a crash).
+
+        Labels say `<pid>@<pid namespace>`: only containers of dead processes of this pid
+        namespace are removed.  A running container with a zygote ends by itself when its
+        owner goes, so it is left alone in any case."""
         import docker
 
         client = docker.from_env()
         removed = 0
         for c in client.containers.list(all=True, filters={"label": LABEL}):
+            if c.labels.get(SELF_ENDING) and c.status == "running":
+                continue
             pid, _, namespace = c.labels.get(LABEL, "").partition("@")
             if not pid.isdigit() or namespace != _pid_namespace() or _alive(int(pid)):
                 continue  # alive, or of another pid namespace, where this PID names another process
@@ -208,11 +318,70 @@ class DockerSandbox(Sandbox):
         return removed
 
     # ------------------------------------------------------------------- run
+    def _zygote_request(self, request: ExecRequest, session: bool = False) -> dict:
+        spec = LANGUAGES[request.language]
+        return build_request(
+            source=spec.source,
+            run=spec.run,
+            code=request.code,
+            stdin=request.stdin,
+            files=request.files,
+            timeout_s=request.timeout_s,
+            max_output=self.max_output_bytes,
+            workdir_mb=self.workdir_mb,
+            limits={},
+            session=session,
+        )
+
     def _run_one(self, request: ExecRequest) -> ExecResult:
+        if LANGUAGES[request.language].compile is not None:
+            return self._run_compiled(request)
+        warm = self._container(request.memory_mb)
+        healthy = False
+        try:
+            oom_before = _oom_kills(warm.id)
+            if not warm.link.request(self._zygote_request(request)):
+                return ExecResult(status="sandbox_error", stderr="the sandbox container is gone")
+            frame = warm.link.next_frame(time.monotonic() + request.timeout_s + 5.0)
+            if frame is None or frame[0] not in (RESULT, ERROR):
+                return ExecResult(status="sandbox_error", stderr="the sandbox container did not answer")
+            if frame[0] == ERROR:
+                return ExecResult(status="sandbox_error", stderr=frame[1].decode(errors="replace"))
+            healthy = True
+            fields = decode_result(frame[1])
+            result = classify_fields(fields, self.max_output_bytes, _oom_kills(warm.id) > oom_before)
+            if fields["timed_out"] and fields["exit_code"] != 128 + 9:  # it ended before the kill
+                mark_ended(result)
+            return result
+        except Exception as exc:  # the daemon went away, the container died
+            return ExecResult(status="sandbox_error", stderr=f"{type(exc).__name__}: {exc}")
+        finally:
+            self._release(warm, healthy)
+
+    def _open_session(self, request: ExecRequest) -> Session:
+        warm = self._container(request.memory_mb)
+        try:
+            oom_before = _oom_kills(warm.id)
+            sent = warm.link.request(self._zygote_request(request, session=True))
+        except BaseException:
+            self._release(warm, False)
+            raise
+        if not sent:
+            self._release(warm, False)
+            raise OSError("the sandbox container is gone")
+
+        def finish(fields: dict) -> ExecResult:
+            return classify_fields(fields, self.max_output_bytes, _oom_kills(warm.id) > oom_before)
+
+        return Session(warm.link, request.timeout_s, finish, lambda ok: self._release(warm, ok))
+
+    def _run_compiled(self, request: ExecRequest) -> ExecResult:
+        """C++: compile and run as execs of the shell wrapper (the zygote stays idle)."""
         code, language, stdin, files = request.code, request.language, request.stdin, request.files
         timeout_s, memory_mb = request.timeout_s, request.memory_mb
         spec = LANGUAGES[language]
-        container = self._container(memory_mb)
+        warm = self._container(memory_mb)
+        container = warm.container
         healthy, needs_cleanup = True, True
         try:
             archive = base64.b64encode(_tar({spec.source: code.encode(), **(files or {})})).decode()
@@ -255,10 +424,7 @@ class DockerSandbox(Sandbox):
                     healthy = self._exec(container, ["sh", "-c", _CLEANUP_CHECKED], b"", 10.0).status == "ok"
                 except Exception:
                     healthy = False
-            if container.id in self._unclean:
-                self._unclean.discard(container.id)
-                healthy = False
-            self._release(container, memory_mb, healthy)
+            self._release(warm, healthy)
 
     def _exec(
         self, container, argv: list[str], stdin: bytes, timeout_s: float, files_b64: str = ""
@@ -313,13 +479,29 @@ class DockerSandbox(Sandbox):
             for pool in self._pools.values():
                 while not pool.empty():
                     idle.append(pool.get_nowait())
-            idle_ids = {c.id for c in idle}
-            busy = {c.id for c, _ in self._all if c.id not in idle_ids}
+            idle_ids = {w.id for w in idle}
+            busy = {w.id for w in self._all if w.id not in idle_ids}
             self._unclean.update(busy)
-            self._all = [(c, m) for c, m in self._all if c.id not in idle_ids]
-        for container in idle:
-            _remove(container)
+            self._all = [w for w in self._all if w.id not in idle_ids]
+        for warm in idle:
+            warm.link.close()
+            _remove(warm.container)
         return len(busy) + len(idle)
+
+
+def _accept_once(listener: socket.socket, socket_dir: str) -> socket.socket:
+    """The zygote's connection; then the socket file goes, so nothing else can connect."""
+    listener.settimeout(_START_TIMEOUT_S)
+    try:
+        conn, _ = listener.accept()
+    except TimeoutError:
+        raise ConfigError(
+            "sandbox",
+            "the zygote did not connect (is the Docker daemon on this machine? else use channel='attach')",
+        ) from None
+    finally:
+        shutil.rmtree(socket_dir, ignore_errors=True)
+    return conn
 
 
 def _tar(files: dict[str, bytes]) -> bytes:

@@ -15,15 +15,12 @@ whole tree.  The verdict is decided here, outside the sandbox.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import os
 import queue
-import selectors
 import shutil
 import signal
-import struct
 import subprocess
 import tempfile
 import threading
@@ -37,10 +34,12 @@ from pydantic import Field, PrivateAttr
 from rlvr.errors import ConfigError
 
 from . import _zygote as zygote_io
-from .base import Sandbox, classify, compile_failure
+from ._frames import ERROR, READY, RESULT, PipeTransport, ZygoteLink, build_request, decode_result
+from .base import Sandbox, classify, classify_fields, compile_failure
 from .cgroups import RunCgroup
 from .health import mark_ended
-from .languages import LANGUAGES, LanguageSpec
+from .languages import LANGUAGES
+from .session import Session
 from .types import ExecRequest, ExecResult
 
 SANDBOX_UID = 1000
@@ -102,7 +101,7 @@ class LocalSandbox(Sandbox):
         timeout_s, memory_mb = request.timeout_s, request.memory_mb
         spec = LANGUAGES[language]
         if self.mode == "zygote" and spec.compile is None:
-            return self._run_in_zygote(spec, code, stdin, files, timeout_s, memory_mb)
+            return self._run_in_zygote(request)
         workdir = Path(tempfile.mkdtemp(prefix="rlvr-", dir=self._workdir_parent()))
         try:
             _write_files(workdir, {spec.source: code.encode(), **(files or {})})
@@ -118,61 +117,61 @@ class LocalSandbox(Sandbox):
             shutil.rmtree(workdir, ignore_errors=True)
 
     # ------------------------------------------------------------ zygote mode
-    def _run_in_zygote(
-        self,
-        spec: LanguageSpec,
-        code: str,
-        stdin: str,
-        files: dict[str, bytes] | None,
-        timeout_s: float,
-        memory_mb: int,
-    ) -> ExecResult:
-        all_files = {spec.source: code.encode(), **(files or {})}
-        argv = ["<python-inline>"] if spec.run[:2] == ("/usr/bin/python3", "-I") else list(spec.run)
-        request = {
-            "files": {
-                name: base64.b64encode(data if isinstance(data, bytes) else str(data).encode()).decode()
-                for name, data in all_files.items()
-            },
-            "argv": argv,
-            "source": spec.source,
-            "stdin": base64.b64encode(stdin.encode()).decode(),
-            "timeout_s": timeout_s,
-            "max_output": self.max_output_bytes,
-            "workdir_mb": self.workdir_mb,
-            "limits": {
-                "cpu_s": math.ceil(timeout_s) + 1,
+    def _zygote_request(self, request: ExecRequest, session: bool = False) -> dict:
+        spec = LANGUAGES[request.language]
+        return build_request(
+            source=spec.source,
+            run=spec.run,
+            code=request.code,
+            stdin=request.stdin,
+            files=request.files,
+            timeout_s=request.timeout_s,
+            max_output=self.max_output_bytes,
+            workdir_mb=self.workdir_mb,
+            limits={
+                "cpu_s": math.ceil(request.timeout_s) + 1,
                 "fsize": self.max_file_mb << 20,
                 "nofile": self.max_open_files,
-                "data": 0 if RunCgroup.available() else memory_mb << 20,
+                "data": 0 if RunCgroup.available() else request.memory_mb << 20,
             },
-        }
+            session=session,
+        )
+
+    def _run_in_zygote(self, request: ExecRequest) -> ExecResult:
         zygote = self._acquire_zygote()
         healthy = False
         try:
-            reply = zygote.request(request, memory_mb, deadline_s=timeout_s + 5.0)
-            healthy = reply is not None and "error" not in reply
+            fields = zygote.request(self._zygote_request(request), request.memory_mb, request.timeout_s + 5.0)
+            healthy = fields is not None and "error" not in fields
         finally:
             self._release_zygote(zygote, healthy)
-        if reply is None or "error" in reply:
-            detail = "zygote did not answer" if reply is None else reply["error"]
+        if fields is None or "error" in fields:
+            detail = "zygote did not answer" if fields is None else fields["error"]
             return ExecResult(status="sandbox_error", stderr=detail)
-        result = classify(
-            exit_code=reply["exit_code"],
-            stdout=base64.b64decode(reply["stdout"]),
-            stderr=base64.b64decode(reply["stderr"]),
-            duration_s=reply["duration_s"],
-            timed_out=reply["timed_out"],
-            overflow=reply["overflow"],
-            oom=reply.get("oom", False),
-            cap=self.max_output_bytes,
-            setup_error=base64.b64decode(reply["stderr"]).decode(errors="replace")
-            if reply["setup_failed"]
-            else None,
-        )
-        if reply["timed_out"] and reply["exit_code"] != 128 + 9:  # it ended before our SIGKILL
+        result = classify_fields(fields, self.max_output_bytes, fields.pop("oom", False))
+        if fields["timed_out"] and fields["exit_code"] != 128 + 9:  # it ended before our SIGKILL
             mark_ended(result)
         return result
+
+    def _open_session(self, request: ExecRequest) -> Session:
+        """Sessions always use a zygote worker, whatever `mode` says."""
+        zygote = self._acquire_zygote()
+        try:
+            if zygote.cgroup is not None:
+                zygote.cgroup.set_memory(request.memory_mb)
+            sent = zygote.link.request(self._zygote_request(request, session=True))
+        except BaseException:
+            self._release_zygote(zygote, False)
+            raise
+        if not sent:
+            self._release_zygote(zygote, False)
+            raise OSError("the sandbox worker is gone")
+
+        def finish(fields: dict) -> ExecResult:
+            oom = zygote.cgroup.oom_killed() if zygote.cgroup is not None else False
+            return classify_fields(fields, self.max_output_bytes, oom)
+
+        return Session(zygote.link, request.timeout_s, finish, lambda ok: self._release_zygote(zygote, ok))
 
     def _acquire_zygote(self) -> _Zygote:
         while True:  # a worker replaced while we wait frees a slot instead of coming back
@@ -396,50 +395,34 @@ class _Zygote:
             start_new_session=True,
             cwd="/",
         )
-        os.set_blocking(self.proc.stdout.fileno(), False)
-        ready = self._read(time.monotonic() + 30)
-        if not ready or not ready.get("ready"):
+        self.link = ZygoteLink(PipeTransport(self.proc.stdin.fileno(), self.proc.stdout.fileno()))
+        ready = self.link.next_frame(time.monotonic() + 30)
+        if ready is None or ready[0] != READY:
             self.close()
             raise ConfigError(
                 "sandbox", "the local sandbox worker did not start (bubblewrap / user namespaces?)"
             )
 
     def request(self, message: dict, memory_mb: int, deadline_s: float) -> dict | None:
+        """One run: its decoded result (with `oom`), {"error": ...}, or None (no answer)."""
         if self.cgroup is not None:
             self.cgroup.set_memory(memory_mb)
-        data = json.dumps(message).encode()
-        try:
-            self.proc.stdin.write(struct.pack(">I", len(data)) + data)
-            self.proc.stdin.flush()
-        except OSError:
+        if not self.link.request(message):
             return None
-        reply = self._read(time.monotonic() + deadline_s)
-        if reply is not None and self.cgroup is not None:
-            reply["oom"] = self.cgroup.oom_killed()
-        return reply
-
-    def _read(self, deadline: float) -> dict | None:
-        fd = self.proc.stdout.fileno()
-        buf = bytearray()
-        need = 4
-        with selectors.DefaultSelector() as sel:
-            sel.register(fd, selectors.EVENT_READ)
-            while len(buf) < need:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not sel.select(remaining):
-                    return None
-                try:
-                    chunk = os.read(fd, 1 << 20)
-                except BlockingIOError:
-                    continue
-                if not chunk:
-                    return None
-                buf += chunk
-                if need == 4 and len(buf) >= 4:
-                    need = 4 + struct.unpack(">I", buf[:4])[0]
-        return json.loads(bytes(buf[4:need]))
+        frame = self.link.next_frame(time.monotonic() + deadline_s)
+        if frame is None:
+            return None
+        kind, payload = frame
+        if kind == ERROR:
+            return {"error": payload.decode(errors="replace")}
+        if kind != RESULT:
+            return None
+        fields = decode_result(payload)
+        fields["oom"] = self.cgroup.oom_killed() if self.cgroup is not None else False
+        return fields
 
     def close(self) -> None:
+        self.link.gone = True
         _kill(self.proc, self.cgroup)
         try:
             self.proc.wait(timeout=2)

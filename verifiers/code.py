@@ -9,10 +9,10 @@ runs where the candidate runs:
   prints `repr()` of each return value; here they are read back with
   `ast.literal_eval` (data, never pickles) and compared.  Expected outputs
   never enter the sandbox.
-* HumanEval / MBPP test code: `check(candidate)` runs here, in the trusted
-  worker, against a proxy.  Each round records the calls `check` makes, runs
-  them in the sandbox, and replays `check` with the real return values, until a
-  round asks for nothing new.  The assertions never run next to the candidate.
+* HumanEval / MBPP / EvalPlus test code: the tests (with the prompt's helpers)
+  run in one sandboxed process and the candidate in another; calls and plain
+  return values are relayed between them here (`code_harness`).  The verdict
+  comes from the test process, tagged with a nonce the candidate never sees.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from pydantic import Field
 from rlvr.types import VerifyResult
 
 from .base import Verifier
+from .code_harness import run_test_code
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+#-]*)[^\n]*\n(.*?)```", re.DOTALL)
 _LANG_ALIASES = {
@@ -38,7 +39,6 @@ _LANG_ALIASES = {
     "cpp": {"cpp", "c++", "cc", "cxx", ""},
     "bash": {"bash", "sh", "shell", ""},
 }
-_MAX_REPLAY_ROUNDS = 6
 
 
 def extract_program(completion: str, language: str = "python") -> str | None:
@@ -124,37 +124,6 @@ except BaseException as _rlvr_e:
     _rlvr_out.append([False, "load: " + type(_rlvr_e).__name__ + ": " + str(_rlvr_e)[:200]])
 _rlvr_os.write(1, (NONCE + repr(_rlvr_out) + "\n").encode())
 """
-
-
-class _Unknown:
-    """Stands in for a return value not computed yet: every comparison succeeds, so
-    `check` runs on and reveals every call it makes."""
-
-    def __eq__(self, other: object) -> bool:
-        return True
-
-    __ne__ = lambda self, other: False  # noqa: E731
-    __lt__ = __le__ = __gt__ = __ge__ = __eq__
-    __hash__ = object.__hash__
-
-    def __bool__(self) -> bool:
-        return True
-
-    def _self(self, *args: Any, **kwargs: Any) -> _Unknown:
-        return self
-
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _self
-    __abs__ = __neg__ = __getitem__ = __call__ = __round__ = __mod__ = __floordiv__ = _self
-
-    def __len__(self) -> int:
-        return 0
-
-    def __iter__(self):
-        return iter(())
-
-
-class _NeedsValues(Exception):
-    pass
 
 
 class CodeVerifier(Verifier):
@@ -286,22 +255,28 @@ class CodeVerifier(Verifier):
         return parsed[: len(calls)], None
 
     def _run_test_code(self, program: str, tests: dict) -> tuple[int, int, dict | None]:
-        entry = tests.get("entry_point") or _guess_entry_point(program)
-        if entry is None:
-            return 0, 1, {"status": "bad_tests", "message": "no entry_point"}
-        test_code = tests.get("test") or "\n".join(tests.get("test_list", []))
-        known: dict[str, tuple[bool, Any]] = {}
-        for _ in range(_MAX_REPLAY_ROUNDS):
-            wanted: list[tuple] = []
-            outcome = _replay(test_code, entry, known, wanted)
-            if not wanted:
-                return (1, 1, None) if outcome is None else (0, 1, {"status": "mismatch", "message": outcome})
-            values, failure = self._call_in_sandbox(program, entry, wanted)
-            if failure is not None:
-                return 0, 1, failure
-            for args, value in zip(wanted, values):
-                known[repr(args)] = value if value is not None else (False, "no result")
-        return 0, 1, {"status": "mismatch", "message": "test code kept asking for new calls"}
+        if self.language != "python":
+            return 0, 1, {"status": "unsupported", "message": "test code needs python"}
+        if "test" in tests:
+            test_code = str(tests["test"])
+        else:
+            test_code = "\n".join(
+                [*map(str, tests.get("test_imports") or []), str(tests.get("test_setup_code") or "")]
+                + list(map(str, tests.get("test_list") or []))
+            )
+        entry = tests.get("entry_point") or _guess_entry_point(program, test_code)
+        if not entry or not str(entry).isidentifier():
+            return 0, 1, {"status": "bad_tests", "message": "entry_point: missing or not a name"}
+        outcome = run_test_code(
+            self._sandbox(),
+            program,
+            str(tests.get("prompt") or ""),
+            test_code,
+            str(entry),
+            self.test_timeout_s,
+            self.memory_mb,
+        )
+        return (1, 1, None) if outcome.passed else (0, 1, outcome.failure)
 
 
 _SANDBOXES: dict[tuple, Any] = {}
@@ -316,33 +291,6 @@ def _cached_sandbox(name: str, timeout_s: float, memory_mb: int):
         if key not in _SANDBOXES:
             _SANDBOXES[key] = get_sandbox(name, timeout_s=timeout_s, memory_mb=memory_mb)
         return _SANDBOXES[key]
-
-
-def _replay(test_code: str, entry: str, known: dict, wanted: list) -> str | None:
-    """Run the test code against recorded values; None when it passes, else the failure.
-    Calls without a recorded value are appended to `wanted` and answered with `_Unknown`."""
-
-    def candidate(*args: Any) -> Any:
-        key = repr(args)
-        if key in known:
-            ok, value = known[key]
-            if not ok:
-                raise RuntimeError(f"candidate raised: {value}")
-            return value
-        if args not in wanted:
-            wanted.append(args)
-        return _Unknown()
-
-    namespace: dict[str, Any] = {entry: candidate, "candidate": candidate, "__name__": "rlvr_check"}
-    try:
-        exec(compile(test_code, "<tests>", "exec"), namespace)
-        if callable(namespace.get("check")):
-            namespace["check"](candidate)
-    except AssertionError as exc:
-        return f"AssertionError {exc}"[:300]
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"[:300]
-    return None
 
 
 def _parse_tests(answer: Any) -> dict | None:
@@ -369,6 +317,11 @@ def _as_args(value: Any) -> tuple:
     return tuple(value) if isinstance(value, list) else (value,)
 
 
-def _guess_entry_point(program: str) -> str | None:
-    m = re.findall(r"^def\s+([A-Za-z_]\w*)", program, re.MULTILINE)
-    return m[-1] if m else None
+def _guess_entry_point(program: str, test_code: str = "") -> str | None:
+    """The program's function that the tests call (MBPP gives no entry point), else its last one."""
+    defined = re.findall(r"^def\s+([A-Za-z_]\w*)", program, re.MULTILINE)
+    called = set(re.findall(r"\b([A-Za-z_]\w*)\s*\(", test_code))
+    for name in reversed(defined):
+        if name in called:
+            return name
+    return defined[-1] if defined else None

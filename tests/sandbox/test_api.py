@@ -78,3 +78,15 @@ def test_zygote_fork_fallback_isolates_too():
         assert sb.run("x = bytearray(900 * 1024 * 1024)", memory_mb=256).status == "memory_limit"
     finally:
         sb.close()
+
+
+def test_a_repeated_program_runs_as_the_first_time(sandbox):
+    """The zygotes compile a program that comes again once; every run still gets its own
+    stdin, its own globals and a program that changed is not taken for the old one."""
+    code = "import sys\nseen = globals().setdefault('seen', [])\nseen.append(1)\nprint(int(input()) * 2, len(seen))\n"
+    for i in range(4):
+        assert sandbox.run(code, stdin=f"{i}\n").stdout == f"{i * 2} 1\n"
+    assert sandbox.run(code.replace("* 2", "* 3"), stdin="5\n").stdout == "15 1\n"
+    for _ in range(3):
+        r = sandbox.run("def f():\n    raise ValueError('x')\nf()\n")
+        assert r.status == "runtime_error" and "ValueError: x" in r.stderr and "line 2" in r.stderr

@@ -98,7 +98,71 @@ FORGERIES = {
         "        os.write(1, (nonce[0] + repr([[True, '3']] * 10) + '\\n').encode())\n"
         "    os._exit(0)\n"
     ),
+    # against the test-code channel: the candidate's own stream, its parent, /proc
+    "protocol_stream": (
+        "import os\n"
+        "def add(a, b):\n"
+        "    for fd in range(20):\n"
+        "        for line in (b'RET 3\\n', b'PASS\\n', b'RLVR-x PASS\\n', b'READY\\n'):\n"
+        "            try:\n"
+        "                os.write(fd, line)\n"
+        "            except OSError:\n"
+        "                pass\n"
+        "    return None\n"
+    ),
+    "huge_output": (
+        "import os\n"
+        "def add(a, b):\n"
+        "    for fd in (1, 2, 3, 4, 5):\n"
+        "        try:\n"
+        "            os.write(fd, b'RET 3' * (4 << 20))\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    return 'x' * (8 << 20)\n"
+    ),
+    "evil_eq_and_repr": (
+        "class Evil(int):\n"
+        "    def __eq__(self, other): return True\n"
+        "    def __ne__(self, other): return False\n"
+        "    def __repr__(self): return '3'\n"
+        "    __hash__ = int.__hash__\n"
+        "class Obj:\n"
+        "    def __eq__(self, other): return True\n"
+        "    def __repr__(self): return '3'\n"
+        "def add(a, b):\n"
+        "    return Evil(0) if a % 2 else Obj()\n"
+    ),
+    "kill_the_parent": (
+        "import os, signal\n"
+        "def add(a, b):\n"
+        "    for pid in (os.getppid(), 1):\n"
+        "        try:\n"
+        "            os.kill(pid, signal.SIGKILL)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    return None\n"
+    ),
+    "nonce_from_proc": (
+        "import os, re\n"
+        "def add(a, b):\n"
+        "    found = set()\n"
+        "    for pid in os.listdir('/proc'):\n"
+        "        for name in ('cmdline', 'environ', 'fd/0', 'fd/3', 'mem'):\n"
+        "            try:\n"
+        "                data = open(f'/proc/{pid}/{name}', 'rb').read(1 << 16)\n"
+        "            except OSError:\n"
+        "                continue\n"
+        "            found.update(re.findall(rb'RLVR-[0-9a-f]+', data))\n"
+        "    for nonce in found:\n"
+        "        for fd in range(20):\n"
+        "            try:\n"
+        "                os.write(fd, nonce + b' PASS\\n')\n"
+        "            except OSError:\n"
+        "                pass\n"
+        "    os._exit(0)\n"
+    ),
 }
+GOOD = "def add(a, b):\n    return a + b\n"
 
 
 @pytest.mark.parametrize("name", sorted(FORGERIES))
@@ -106,6 +170,66 @@ FORGERIES = {
 def test_forged_verdicts_score_zero(code, name, tests):
     r = code.verify(fenced(FORGERIES[name]), tests)
     assert r.score == 0.0 and r.correct is False, (name, r)
+    assert code.verify(fenced(GOOD), tests).score == 1.0  # the sandbox is still sound
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(FORGERIES))
+def test_forged_verdicts_score_zero_on_docker(name):
+    from conftest import docker_sandbox
+
+    docker_sandbox()  # skips where no daemon or image is available (unless CI requires Docker)
+    docker_code = get_verifier("code", sandbox="docker", test_timeout_s=3)
+    for tests in (HUMANEVAL, MBPP, CALL_TESTS):
+        r = docker_code.verify(fenced(FORGERIES[name]), tests)
+        assert r.score == 0.0 and r.correct is False, (name, r)
+        assert docker_code.verify(fenced(GOOD), tests).score == 1.0
+
+
+def test_test_code_semantics_are_plain_python(code):
+    """Real values through the relay: `is True`, `not`, unseeded randomness, exceptions by
+    type, keyword arguments, prompt helpers, many calls."""
+    record = {
+        "prompt": 'import random\n\ndef helper(x):\n    return x * 2\n\ndef f(x, scale=1):\n    """doc"""\n',
+        "entry_point": "f",
+        "test": (
+            "def check(candidate):\n"
+            "    assert candidate(2) is True\n"
+            "    assert not candidate(3)\n"
+            "    assert candidate(3) is False\n"
+            "    for _ in range(300):\n"
+            "        x = random.randint(0, 10**6) * 2\n"
+            "        assert candidate(x) is True and helper(x) == 2 * x\n"
+            "    assert candidate(4, scale=0) is None\n"
+            "    try:\n"
+            "        candidate(-1)\n"
+            "    except ValueError as e:\n"
+            "        assert 'negative' in str(e)\n"
+            "    else:\n"
+            "        raise AssertionError('no ValueError')\n"
+            "    assert candidate(5, 2) == (5, [5.5], {'k': {1, 2}}, b'x', float('inf'))\n"
+        ),
+    }
+    program = (
+        "class Negative(ValueError):\n    pass\n\n"
+        "def f(x, scale=1):\n"
+        "    if x < 0:\n        raise Negative('negative input')\n"
+        "    if scale == 0:\n        return None\n"
+        "    if scale == 2:\n        return (x, [x + 0.5], {'k': {1, 2}}, b'x', float('inf'))\n"
+        "    return helper(x) % 4 == 0\n"
+    )
+    r = code.verify(fenced(program), record)
+    assert r.correct, r
+    wrong = program.replace("return None", "return 0")
+    assert code.verify(fenced(wrong), record).score == 0.0  # 0 is not None
+
+
+def test_candidate_that_does_not_load_or_hangs(code):
+    r = code.verify(fenced("def add(a, b):\n    return a +"), HUMANEVAL)
+    assert r.score == 0.0
+    slow = get_verifier("code", test_timeout_s=1.5)
+    r = slow.verify(fenced("def add(a, b):\n    while True:\n        pass\n"), HUMANEVAL)
+    assert r.score == 0.0 and r.reason == "timeout", r
 
 
 @pytest.mark.parametrize(

@@ -27,8 +27,7 @@ rows = []
 try:
     for code in [sys.argv[1], "print(1)", "print(2)"]:
         r = sb.run(code, timeout_s=1.5, memory_mb=256)
-        container = sb._all[0][0]
-        procs = _cgroup_procs(container.id)
+        procs = _cgroup_procs(sb.containers()[0])
         current = os.path.join(os.path.dirname(procs), "pids.current") if procs else ""
         pids = int(open(current).read()) if current and os.path.exists(current) else None
         rows.append([r.status, r.stdout, pids])
@@ -66,7 +65,7 @@ def test_a_process_in_another_pid_namespace_keeps_our_containers():
     containers of every rlvr process outside it."""
     sandbox = docker_sandbox()
     assert sandbox.run("print(1)").stdout == "1\n"
-    ours = {c.id for c, _ in sandbox._all}
+    ours = set(sandbox.containers())
     reap = "from rlvr.sandbox.docker import DockerSandbox\nprint(DockerSandbox.remove_leftovers())"
     proc = in_new_pid_namespace([sys.executable, "-c", reap], timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]

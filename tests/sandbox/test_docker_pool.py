@@ -55,3 +55,22 @@ def test_the_run_after_an_output_flood_is_not_a_timeout():
             assert (r.status, r.stdout) == ("ok", f"{i}\n"), f"round {i}: {r}"
     finally:
         sandbox.close()
+
+
+@pytest.mark.slow
+def test_attach_channel_runs_and_sessions():
+    """channel="attach" (for a daemon on another machine: no bind-mounted socket) talks to
+    the same zygote through the daemon's attach stream."""
+    docker_sandbox()  # skips where no daemon or image is available
+    sandbox = DockerSandbox(pool_size=1, channel="attach")
+    try:
+        assert sandbox.run("print(input()[::-1])", stdin="abc").stdout == "cba\n"
+        s = sandbox.session(
+            "import sys\nfor line in sys.stdin:\n    print(line.upper(), end='', flush=True)\n"
+        )
+        for word in ("one", "two\x10\x11"):  # ctrl-p ctrl-q: no detach without a tty
+            s.send(word + "\n")
+            assert s.readline() == (word.upper() + "\n").encode()
+        assert s.close().status == "ok"
+    finally:
+        sandbox.close()
