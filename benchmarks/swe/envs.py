@@ -158,6 +158,8 @@ def build_image(env: BuiltEnv, base_image: str = "rlvr/sandbox:bookworm") -> str
                 f"COPY venv {SANDBOX_VENV}",
                 "COPY libs /usr/local/lib/rlvr-swe/",
                 "ENV LD_LIBRARY_PATH=/usr/local/lib/rlvr-swe",
+                # the sandbox user must be able to walk to the interpreter (e.g. /root is 0700)
+                "RUN chmod a+rx " + " ".join(str(p) for p in reversed(env.prefix.parents) if str(p) != "/"),
                 "",
             ]
         ).encode()
