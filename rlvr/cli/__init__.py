@@ -8,6 +8,7 @@ from __future__ import annotations
 from .bench import bench_app
 from .common import make_app
 from .score import list_verifiers_command, score
+from .serve import serve
 from .swe import swe_app
 from .train import train
 
@@ -16,6 +17,7 @@ app.command("score")(score)
 app.command("verifiers")(list_verifiers_command)
 app.add_typer(bench_app, name="bench")
 app.command("train")(train)
+app.command("serve")(serve)
 app.add_typer(swe_app, name="swe")
 
 
