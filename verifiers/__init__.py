@@ -18,9 +18,17 @@ from .compose import ComposedVerifier, parse_spec
 from .format import FormatVerifier
 from .language import LanguageVerifier
 from .math import MathVerifier
+from .swe import SWESimilarityVerifier, SWEVerifier
 
 VERIFIERS: Registry[Verifier] = Registry("verifier", entry_point_group="rlvr.verifiers")
-for _cls in (MathVerifier, FormatVerifier, LanguageVerifier, CodeVerifier):
+for _cls in (
+    MathVerifier,
+    FormatVerifier,
+    LanguageVerifier,
+    CodeVerifier,
+    SWEVerifier,
+    SWESimilarityVerifier,
+):
     VERIFIERS.register(_cls.name, _cls)
 
 

@@ -9,6 +9,7 @@ from .bench import bench_app
 from .common import make_app
 from .score import list_verifiers_command, score
 from .serve import serve
+from .swe import swe_app
 from .train import train
 
 app = make_app("rlvr: verifiable rewards for reasoning models.")
@@ -17,6 +18,7 @@ app.command("verifiers")(list_verifiers_command)
 app.add_typer(bench_app, name="bench")
 app.command("train")(train)
 app.command("serve")(serve)
+app.add_typer(swe_app, name="swe")
 
 
 def main() -> None:
