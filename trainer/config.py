@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rlvr.errors import ConfigError
 
@@ -54,8 +54,19 @@ class GRPOConfig(BaseModel):
     num_generations: int = Field(8, ge=2, description="G: completions per prompt (a group).")
     prompts_per_step: int = Field(4, ge=1, description="Groups per optimizer step.")
     max_new_tokens: int = Field(256, ge=1)
-    temperature: float = Field(1.0, gt=0)
-    top_p: float = Field(1.0, gt=0, le=1)
+    temperature: float = Field(
+        1.0,
+        gt=0,
+        description="Sampling temperature T; the loss scores tokens with softmax(logits / T). Every other "
+        "sampling parameter is neutral on every rollout path, whatever the model's generation_config says.",
+    )
+    top_p: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Must stay 1: nucleus sampling draws from a truncated distribution, while the loss's "
+        "log-probs are of the full softmax(logits / T).",
+    )
     stop: list[str] = Field(
         default_factory=list,
         description="Strings that end a completion, kept in it (e.g. </answer>): nothing after the answer "
@@ -125,6 +136,17 @@ class GRPOConfig(BaseModel):
     save_every: int = Field(0, ge=0, description="Checkpoint every N steps (0: only at the end).")
     resume: bool = Field(True, description="Continue from the last checkpoint in output_dir if there is one.")
     report_to: list[Literal["tensorboard", "wandb"]] = Field(default_factory=list)
+
+    @field_validator("top_p")
+    @classmethod
+    def _samples_come_from_the_trained_distribution(cls, top_p: float) -> float:
+        if top_p != 1.0:
+            raise ValueError(
+                f"{top_p} samples from a truncated distribution, but the loss's log-probs (old, "
+                "new and reference) are of the full softmax(logits / temperature), so the update would "
+                "train a policy other than the one that sampled; set top_p: 1 (lower temperature instead)"
+            )
+        return top_p
 
     @model_validator(mode="after")
     def _server_url_needs_server_rollout(self) -> GRPOConfig:

@@ -19,7 +19,14 @@ from . import algorithms as alg
 from .config import GRPOConfig
 from .data import TrainProblem, load_problems, prefills_think, render_prompt
 from .metrics import MetricsLog
-from .policy import Batch, completion_log_probs, grouped_completion_log_probs, load_policy, make_batch
+from .policy import (
+    Batch,
+    completion_log_probs,
+    eval_mode,
+    grouped_completion_log_probs,
+    load_policy,
+    make_batch,
+)
 from .rollout import HFRollout, Rollout, Sample, VLLMRollout
 
 
@@ -86,7 +93,8 @@ class GRPOTrainer:
             config.split,
             config.seed,
         )
-        self.order = self._problem_order()
+        self.problems_drawn = 0  # the position in the problem order; checkpointed
+        self._epoch_order: tuple[int, list[TrainProblem]] | None = None
         self.rollout = self._rollout()
         self.step = 0
         self.log = MetricsLog(config)
@@ -119,12 +127,21 @@ class GRPOTrainer:
         longest = max(len(self._encode(p)) for p in self.problems)
         return longest + self.config.max_new_tokens + 8
 
-    def _problem_order(self) -> Iterator[TrainProblem]:
-        rng = random.Random(self.config.seed)
-        while True:  # epochs of a fresh shuffle
+    def problem_at(self, index: int) -> TrainProblem:
+        """The index-th problem of the training order: epochs of a fresh shuffle, each fixed by the
+        seed and the epoch, so a resumed run continues the order from `problems_drawn` alone."""
+        epoch, position = divmod(index, len(self.problems))
+        if self._epoch_order is None or self._epoch_order[0] != epoch:
             order = list(self.problems)
-            rng.shuffle(order)
-            yield from order
+            random.Random(self.config.seed * 1_000_003 + epoch).shuffle(order)
+            self._epoch_order = (epoch, order)
+        return self._epoch_order[1][position]
+
+    def draw_problems(self, count: int) -> list[TrainProblem]:
+        """The next `count` problems; every draw (dynamic-sampling refills too) advances the order."""
+        drawn = [self.problem_at(self.problems_drawn + i) for i in range(count)]
+        self.problems_drawn += count
+        return drawn
 
     def _encode(self, problem: TrainProblem) -> list[int]:
         from rlvr.engines.base import prompt_token_ids
@@ -133,7 +150,7 @@ class GRPOTrainer:
 
     # ------------------------------------------------------------------ 1. rollout and 2. reward
     def collect(self, count: int, seed: int) -> Rollouts:
-        problems = [next(self.order) for _ in range(count)]
+        problems = self.draw_problems(count)
         prompts = [self._encode(p) for p in problems]
         c = self.config
         samples = self.rollout.generate(
@@ -203,8 +220,10 @@ class GRPOTrainer:
 
     @torch.no_grad()
     def log_probs_without_grad(self, model: Any, batch: Batch) -> torch.Tensor:
+        """π_old or π_ref: dropout off, so two calls on the same batch agree exactly."""
         rows = self.micro_batches(len(batch))
-        return torch.cat([self.policy_log_probs(model, batch.rows(r.start, r.stop))[0] for r in rows])
+        with eval_mode(model):
+            return torch.cat([self.policy_log_probs(model, batch.rows(r.start, r.stop))[0] for r in rows])
 
     def reference_log_probs(self, batch: Batch) -> torch.Tensor | None:
         if self.config.beta == 0:
@@ -287,10 +306,12 @@ class GRPOTrainer:
         return metrics
 
     def train(self) -> list[dict[str, float]]:
-        from .checkpoint import load_latest, save
+        from .checkpoint import load_latest, save, start_fresh
 
         if self.config.resume:
             load_latest(self)
+        else:
+            start_fresh(self)
         history = []
         with self.log.progress(self.config.steps, start=self.step) as advance:
             while self.step < self.config.steps:

@@ -26,11 +26,15 @@ class CountLetter:
         return results
 
 
-@pytest.fixture()
-def prompts_file(tmp_path):
-    path = tmp_path / "prompts.jsonl"
+def prompts_file_at(directory):
+    path = directory / "prompts.jsonl"
     path.write_text("".join(json.dumps({"prompt": f"say {w}", "answer": "x"}) + "\n" for w in "abcd"))
     return path
+
+
+@pytest.fixture()
+def prompts_file(tmp_path):
+    return prompts_file_at(tmp_path)
 
 
 def tiny_config(tiny_model, prompts_file, tmp_path, **overrides):
