@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rlvr.errors import ConfigError
+from rlvr.log import get_logger
+
+log = get_logger(__name__)
+
+
+GSPO_DEFAULTS = {"epsilon_low": 3e-4, "epsilon_high": 4e-4, "loss_aggregation": "grpo"}
+TOKEN_LEVEL_CLIP = 0.01  # a clip range this wide is a token-level one
+_warned: set[str] = set()
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        log.warning(message)
 
 
 class GRPOConfig(BaseModel):
@@ -84,14 +98,19 @@ class GRPOConfig(BaseModel):
     )
     loss_aggregation: Literal["grpo", "dr_grpo", "dapo"] = Field(
         "dapo",
-        description="Per-sequence mean (grpo), constant normalizer (dr_grpo), batch token mean (dapo).",
+        description="Per-sequence mean (grpo), constant normalizer (dr_grpo), batch token mean (dapo). "
+        "With ratio_level: sequence the default is grpo, GSPO's sequence mean.",
     )
     ratio_level: Literal["token", "sequence"] = Field(
-        "token", description="Token ratios, or GSPO's sequence ratio."
+        "token",
+        description="Token ratios (GRPO), or GSPO's sequence ratio, which brings GSPO's defaults: clip "
+        "3e-4 / 4e-4 and sequence-mean aggregation, unless those fields are set.",
     )
-    epsilon_low: float = Field(0.2, ge=0, description="Lower clip: ratio >= 1 - epsilon_low.")
+    epsilon_low: float = Field(
+        0.2, ge=0, description="Lower clip: ratio >= 1 - epsilon_low (GSPO default 3e-4)."
+    )
     epsilon_high: float = Field(
-        0.28, ge=0, description="Upper clip (clip-higher): ratio <= 1 + epsilon_high."
+        0.28, ge=0, description="Upper clip (clip-higher): ratio <= 1 + epsilon_high (GSPO default 4e-4)."
     )
     beta: float = Field(
         0.0, ge=0, description="KL coefficient to a frozen reference (k3); 0 loads no reference."
@@ -136,6 +155,25 @@ class GRPOConfig(BaseModel):
     save_every: int = Field(0, ge=0, description="Checkpoint every N steps (0: only at the end).")
     resume: bool = Field(True, description="Continue from the last checkpoint in output_dir if there is one.")
     report_to: list[Literal["tensorboard", "wandb"]] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gspo_defaults(cls, data: Any) -> Any:
+        """GSPO's sequence ratios live within ~1e-3 of 1, so token-level clip ranges (0.2) never clip
+        them: ratio_level: sequence brings the paper's clip range and aggregation unless set."""
+        if not isinstance(data, dict) or data.get("ratio_level") != "sequence":
+            return data
+        data = {**GSPO_DEFAULTS, **data}
+        token_level = [f for f in ("epsilon_low", "epsilon_high") if float(data[f]) >= TOKEN_LEVEL_CLIP]
+        if token_level:
+            _warn_once(
+                "gspo-clip",
+                f"ratio_level: sequence (GSPO) with {' and '.join(f'{f}: {data[f]}' for f in token_level)}: "
+                "a token-level clip range; GSPO's sequence ratios stay within ~1e-3 of 1, so it will "
+                f"rarely clip (the paper uses epsilon_low: {GSPO_DEFAULTS['epsilon_low']}, "
+                f"epsilon_high: {GSPO_DEFAULTS['epsilon_high']})",
+            )
+        return data
 
     @field_validator("top_p")
     @classmethod

@@ -236,15 +236,31 @@ class GRPOTrainer:
     def optimize(
         self, batch: Batch, advantages: torch.Tensor, old: torch.Tensor | None, ref: torch.Tensor | None
     ) -> dict[str, float]:
-        """One optimizer step over the whole batch in micro-batches; the loss of each micro-batch
-        carries the whole batch's normalizers, so accumulation gives exactly the batch loss."""
+        """One optimizer step over the whole batch in micro-batches."""
+        sums = self.accumulate_gradients(batch, advantages, old, ref)
+        parameters = [p for p in self.model.parameters() if p.requires_grad]
+        sums["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(parameters, self.config.max_grad_norm))
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return sums
+
+    def accumulate_gradients(
+        self, batch: Batch, advantages: torch.Tensor, old: torch.Tensor | None, ref: torch.Tensor | None
+    ) -> dict[str, float]:
+        """The batch loss's gradients, accumulated into `.grad` micro-batch by micro-batch: the loss of
+        each micro-batch carries the whole batch's normalizers, so the sum is exactly the batch loss.
+        Returns the loss and the token shares clipped low / high, KL and entropy."""
         c = self.config
         totals = {
             "num_sequences": len(batch),
             "num_tokens": int(batch.completion_mask.sum()),
             "max_tokens": c.max_new_tokens,
         }
-        sums: dict[str, float] = {"loss": 0.0, "kl": 0.0, "entropy": 0.0, "clip_low": 0.0, "clip_high": 0.0}
+        sums: dict[str, float] = {"loss": 0.0, "clip_low": 0.0, "clip_high": 0.0}
+        if ref is not None:
+            sums["kl"] = 0.0
+        if c.log_entropy:
+            sums["entropy"] = 0.0
         tokens = max(totals["num_tokens"], 1)
         for rows in self.micro_batches(len(batch)):
             micro = batch.rows(rows.start, rows.stop)
@@ -266,9 +282,6 @@ class GRPOTrainer:
             sums["clip_high"] += float((high * mask).sum().detach()) / tokens
             if entropy is not None:
                 sums["entropy"] += float((entropy * mask).sum().detach()) / tokens
-        sums["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.max_grad_norm))
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
         return sums
 
     # ------------------------------------------------------------------ the loop
