@@ -97,6 +97,7 @@ class GRPOTrainer:
         self._epoch_order: tuple[int, list[TrainProblem]] | None = None
         self.rollout = self._rollout()
         self.step = 0
+        self.timing = {"rollout_time_s": 0.0, "reward_time_s": 0.0}  # this step's, added up by collect
         self.log = MetricsLog(config)
 
     # ------------------------------------------------------------------ setup
@@ -150,40 +151,43 @@ class GRPOTrainer:
 
     # ------------------------------------------------------------------ 1. rollout and 2. reward
     def collect(self, count: int, seed: int) -> Rollouts:
+        c = self.config
         problems = self.draw_problems(count)
         prompts = [self._encode(p) for p in problems]
-        c = self.config
+        started = time.perf_counter()
         samples = self.rollout.generate(
             prompts, c.num_generations, c.max_new_tokens, c.temperature, c.top_p, seed, c.stop
         )
+        generated = time.perf_counter()
         texts = [s.text for group in samples for s in group]
         answers = [p.answer for p in problems for _ in range(c.num_generations)]
         lengths = [len(s.completion_ids) for group in samples for s in group]
         results = self.reward.verify_batch(texts, answers, lengths=lengths)
+        self.timing["rollout_time_s"] += generated - started
+        self.timing["reward_time_s"] += time.perf_counter() - generated
         shape = (count, c.num_generations)
         rewards = torch.tensor([r.score for r in results]).view(shape)
         names = results[0].details.get("scores", {}).keys() if results else []
         components = {n: torch.tensor([r.details["scores"][n] for r in results]).view(shape) for n in names}
         return Rollouts(problems, prompts, samples, rewards, components)
 
-    def rollouts_for_step(self) -> tuple[Rollouts, dict[str, float]]:
-        """One batch of groups; with dynamic sampling, uninformative groups are dropped and refilled."""
+    def rollouts_for_step(self) -> tuple[Rollouts, Rollouts]:
+        """One batch of groups to train on, and every group sampled for it. With dynamic sampling,
+        groups whose rewards are all equal are dropped and more are sampled (at most max_refills
+        more rounds); every round draws new problems."""
         c = self.config
         seed = c.seed * 1_000_003 + self.step
-        batch = self.collect(c.prompts_per_step, seed)
-        stats = {"zero_std_fraction": float((~alg.informative_groups(batch.rewards)).float().mean())}
+        sampled = [self.collect(c.prompts_per_step, seed)]
         if not c.dynamic_sampling:
-            return batch, stats
-        kept, refills = [batch.select(alg.informative_groups(batch.rewards))], 0
-        while sum(len(k.problems) for k in kept) < c.prompts_per_step and refills < c.max_refills:
-            refills += 1
-            more = self.collect(c.prompts_per_step, seed + 7919 * refills)
-            kept.append(more.select(alg.informative_groups(more.rewards)))
-        merged = Rollouts.concat(kept)
-        stats["refills"] = refills
+            return sampled[0], sampled[0]
+        kept = [sampled[0].select(alg.informative_groups(sampled[0].rewards))]
+        while sum(len(k.problems) for k in kept) < c.prompts_per_step and len(sampled) <= c.max_refills:
+            sampled.append(self.collect(c.prompts_per_step, seed + 7919 * len(sampled)))
+            kept.append(sampled[-1].select(alg.informative_groups(sampled[-1].rewards)))
+        merged, everything = Rollouts.concat(kept), Rollouts.concat(sampled)
         if len(merged.problems) == 0:
-            return batch, stats  # nothing informative: train on the batch as TRL would (zero advantages)
-        return merged.select(torch.arange(len(merged.problems)) < c.prompts_per_step), stats
+            return sampled[0], everything  # nothing informative: train on the batch as TRL would
+        return merged.select(torch.arange(len(merged.problems)) < c.prompts_per_step), everything
 
     # ------------------------------------------------------------------ 3. advantages and 4. loss
     def build_batch(self, rollouts: Rollouts) -> tuple[Batch, torch.Tensor]:
@@ -288,8 +292,9 @@ class GRPOTrainer:
     def train_step(self) -> dict[str, float]:
         c = self.config
         started = time.perf_counter()
-        rollouts, stats = self.rollouts_for_step()
-        generated = time.perf_counter()
+        self.timing = {"rollout_time_s": 0.0, "reward_time_s": 0.0}
+        rollouts, sampled = self.rollouts_for_step()
+        trained_from = time.perf_counter()
         batch, advantages = self.build_batch(rollouts)
         old = self.log_probs_without_grad(self.model, batch) if c.num_iterations > 1 else None
         ref = self.reference_log_probs(batch)
@@ -299,21 +304,21 @@ class GRPOTrainer:
         self.rollout.sync(self.model)
         self.step += 1
         elapsed = time.perf_counter() - started
-        samples = [s for g in rollouts.samples for s in g]
+        samples = [s for g in sampled.samples for s in g]
         lengths = [len(s.completion_ids) for s in samples]
-        metrics = {
+        metrics: dict[str, float] = {
             "step": self.step,
-            "reward": float(rollouts.rewards.mean()),
-            "reward_std": float(rollouts.rewards.std()),
-            **{f"reward/{k}": float(v.mean()) for k, v in rollouts.components.items()},
-            **stats,
+            **step_reward_stats(sampled, rollouts, c),
             **losses,
             "completion_length": sum(lengths) / len(lengths),
+            "completion_length_max": max(lengths),
             "truncated_fraction": sum(s.truncated for s in samples) / len(samples),
             "step_time_s": elapsed,
-            "rollout_time_s": generated - started,
+            **self.timing,
+            "train_time_s": optimized - trained_from,
             "sync_time_s": started + elapsed - optimized,
             "tokens_per_s": sum(lengths) / max(elapsed, 1e-9),
+            "generation_tokens_per_s": sum(lengths) / max(self.timing["rollout_time_s"], 1e-9),
         }
         self.log.write(metrics, example=samples[0].text)
         return metrics
@@ -338,3 +343,28 @@ class GRPOTrainer:
     def close(self) -> None:
         self.rollout.close()
         self.log.close()
+
+
+def reward_stats(rollouts: Rollouts, prefix: str = "") -> dict[str, float]:
+    """Mean and std of the reward and the mean of each verifier component over these groups."""
+    rewards = rollouts.rewards
+    return {
+        f"{prefix}reward": float(rewards.mean()),
+        f"{prefix}reward_std": float(rewards.std()) if rewards.numel() > 1 else 0.0,
+        **{f"{prefix}reward/{k}": float(v.mean()) for k, v in rollouts.components.items()},
+    }
+
+
+def step_reward_stats(sampled: Rollouts, trained: Rollouts, config: GRPOConfig) -> dict[str, float]:
+    """`reward*` and `zero_std_fraction` over every group sampled this step (refills too); with
+    dynamic sampling also `trained/reward*` over the groups kept after the filter."""
+    stats = {
+        **reward_stats(sampled),
+        "zero_std_fraction": float((~alg.informative_groups(sampled.rewards)).float().mean()),
+        "groups_sampled": len(sampled.problems),
+    }
+    if config.dynamic_sampling:
+        stats.update(reward_stats(trained, "trained/"))
+        stats["groups_trained"] = len(trained.problems)
+        stats["refills"] = len(sampled.problems) // config.prompts_per_step - 1
+    return stats

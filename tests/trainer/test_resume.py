@@ -19,7 +19,15 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.slow
 
 WORKER = Path(__file__).with_name("resume_worker.py")
-TIMING = ("step_time_s", "rollout_time_s", "reward_time_s", "train_time_s", "sync_time_s", "tokens_per_s")
+TIMING = (
+    "step_time_s",
+    "rollout_time_s",
+    "reward_time_s",
+    "train_time_s",
+    "sync_time_s",
+    "tokens_per_s",
+    "generation_tokens_per_s",
+)
 
 
 def run_config(tiny_model: str, tmp_path: Path, name: str, **overrides) -> Path:
