@@ -51,6 +51,24 @@ def save(trainer: Any) -> Path:
     return directory
 
 
+def save_final(trainer: Any) -> Path:
+    """OUTPUT_DIR/final/: the trained policy as a plain model directory (LoRA merged into a copy),
+    with the tokenizer, for `rlvr bench run --model` and `from_pretrained`; written atomically."""
+    final = Path(trainer.config.output_dir) / "final"
+    tmp = final.with_name("final.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model = trainer.model
+    if hasattr(model, "peft_config"):
+        import copy
+
+        model = copy.deepcopy(model).merge_and_unload()
+    model.save_pretrained(tmp)
+    trainer.tokenizer.save_pretrained(tmp)
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    return final
+
+
 def latest(output_dir: str | Path) -> Path | None:
     """The last complete checkpoint: `checkpoint/`, or `checkpoint.old/` when a crash struck
     between moving the previous one aside and renaming the new one into place."""
@@ -64,7 +82,7 @@ def latest(output_dir: str | Path) -> Path | None:
 def load_latest(trainer: Any) -> bool:
     directory = latest(trainer.config.output_dir)
     if directory is None:
-        _truncate_metrics(Path(trainer.config.output_dir) / "metrics.jsonl", 0)
+        start_fresh(trainer)
         return False
     marker = json.loads((directory / MARKER).read_text())
     step = marker["step"]
@@ -90,8 +108,8 @@ def load_latest(trainer: Any) -> bool:
 
 
 def start_fresh(trainer: Any) -> None:
-    """`resume: false`: the run starts at step 0, and metrics of an earlier run in the directory go."""
-    _truncate_metrics(Path(trainer.config.output_dir) / "metrics.jsonl", 0)
+    """The run starts at step 0: metrics of an earlier run in the directory go (its step-0 eval too)."""
+    _truncate_metrics(Path(trainer.config.output_dir) / "metrics.jsonl", -1)
 
 
 def rng_state() -> dict[str, Any]:

@@ -150,6 +150,21 @@ class GRPOConfig(BaseModel):
     lora_target_modules: list[str] | str = Field("all-linear")
     seed: int = 0
 
+    # ---------------------------------------------------------------- evaluation during training
+    eval: list[str] = Field(
+        default_factory=list,
+        description="Benchmarks to evaluate on, as `rlvr bench` takes them (e.g. a held-out split of the "
+        "built-in arithmetic suite, math500): at step 0, every eval_every steps and at the end, through the "
+        "rollout engine with the current weights; results in OUTPUT_DIR/eval/step_K/ and metrics.jsonl. "
+        "Problems that are also in the training data are refused.",
+    )
+    eval_every: int = Field(0, ge=0, description="Evaluate every N steps (0: only at step 0 and the end).")
+    eval_samples_per_prompt: int = Field(1, ge=1, description="Samples per eval problem (1 with greedy).")
+    eval_temperature: float = Field(0.0, ge=0, description="0: greedy evaluation.")
+    eval_max_new_tokens: int | None = Field(None, ge=1, description="Unset: max_new_tokens.")
+    eval_template: str | None = Field(None, description="Prompt template of the eval; unset: template.")
+    eval_limit: int | None = Field(None, ge=1, description="First N problems of each eval benchmark.")
+
     # ---------------------------------------------------------------- output
     output_dir: str = Field("runs/grpo", description="metrics.jsonl, config.json, checkpoints.")
     save_every: int = Field(0, ge=0, description="Checkpoint every N steps (0: only at the end).")

@@ -95,6 +95,7 @@ class GRPOTrainer:
         )
         self.problems_drawn = 0  # the position in the problem order; checkpointed
         self._epoch_order: tuple[int, list[TrainProblem]] | None = None
+        self.evaluator = self._evaluator()  # before the engine starts: overlapping data fails fast
         self.rollout = self._rollout()
         self.step = 0
         self.timing = {"rollout_time_s": 0.0, "reward_time_s": 0.0}  # this step's, added up by collect
@@ -108,6 +109,13 @@ class GRPOTrainer:
         for p in reference.parameters():
             p.requires_grad_(False)
         return reference
+
+    def _evaluator(self) -> Any:
+        if not self.config.eval:
+            return None
+        from .evaluation import TrainingEvaluator
+
+        return TrainingEvaluator(self)
 
     def _rollout(self) -> Rollout:
         c = self.config
@@ -324,20 +332,34 @@ class GRPOTrainer:
         return metrics
 
     def train(self) -> list[dict[str, float]]:
-        from .checkpoint import load_latest, save, start_fresh
+        from .checkpoint import load_latest, save, save_final, start_fresh
 
-        if self.config.resume:
+        c = self.config
+        if c.resume:
             load_latest(self)
         else:
             start_fresh(self)
+        evaluated = {r["step"] for r in self.log.records() if r.get("kind") == "eval"}
+
+        def evaluate() -> None:
+            if self.evaluator is not None and self.step not in evaluated:
+                self.evaluator.run(self.step)
+                evaluated.add(self.step)
+
         history = []
-        with self.log.progress(self.config.steps, start=self.step) as advance:
-            while self.step < self.config.steps:
+        if self.step == 0:
+            evaluate()
+        with self.log.progress(c.steps, start=self.step) as advance:
+            while self.step < c.steps:
                 history.append(self.train_step())
                 advance(history[-1])
-                if self.config.save_every and self.step % self.config.save_every == 0:
+                if c.eval_every and self.step % c.eval_every == 0:
+                    evaluate()  # before the checkpoint: a resume past this step has its eval
+                if c.save_every and self.step % c.save_every == 0:
                     save(self)
+        evaluate()
         save(self)
+        save_final(self)
         return history
 
     def close(self) -> None:

@@ -88,6 +88,9 @@ def test_grpo_with_vllm_rollouts_trains_and_logs(tiny_model, tmp_path):
         rollout="vllm",
         gradient_checkpointing=False,
         output_dir=str(tmp_path / "run"),
+        eval=["arith"],
+        eval_limit=4,
+        eval_max_new_tokens=6,
     )
     trainer = GRPOTrainer(config, reward=CountLetter())
     try:
@@ -97,6 +100,10 @@ def test_grpo_with_vllm_rollouts_trains_and_logs(tiny_model, tmp_path):
         assert max_gap(trainer.rollout, trainer.model, trainer.tokenizer) < 1e-4  # synced after the last step
     finally:
         trainer.close()
+    records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if r.get("kind") == "eval"] == [0, 2]  # start and end
+    engine = json.loads((tmp_path / "run" / "eval" / "step_2" / "config.json").read_text())["engine"]
+    assert engine["engine"] == "vllm" and engine["shared"]  # the rollout engine itself, not a new one
 
 
 def test_the_engine_runs_in_the_policys_dtype(tiny_model):
