@@ -15,49 +15,12 @@ import random
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from rlvr.errors import ConfigError, InputFileError
 from rlvr.io import read_table
 from rlvr.registry import Registry
 
-
-class Problem(BaseModel):
-    """One benchmark item: what to ask, the reference answer, and how to check it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    question: str
-    answer: Any
-    verifier: str = "math"
-    metadata: dict[str, Any] = Field(default_factory=dict)  # level, subject, options, ...
-
-
-class BenchmarkSpec(BaseModel):
-    """Where a benchmark's data lives and which columns mean what."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    local_files: tuple[str, ...] = Field(description="File names tried in --data-dir, first found wins.")
-    hub_id: str | None = None
-    hub_revision: str | None = Field(None, description="Pinned commit of the hub dataset.")
-    hub_split: str = "test"
-    question_col: str = "problem"
-    answer_col: str = "answer"
-    id_col: str | None = None
-    metadata_cols: tuple[str, ...] = ()
-    verifier: str = "math"
-    kind: str = Field("math", pattern="^(math|multiple_choice|code_humaneval|code_stdin)$")
-    path: str | None = Field(None, description="A local data file (custom benchmarks); beats hub_id.")
-    generator: str | None = Field(
-        None, description="A built-in generator (`rlvr.benchmarks.generators`) that makes the problems."
-    )
-    prompt: str | None = Field(
-        None, description="A template such as '{question}\\nAnswer in \\boxed{{}}.' over the row's columns."
-    )
-
+from . import generators
+from .schema import BenchmarkSpec, Problem
 
 BENCHMARKS: Registry[BenchmarkSpec] = Registry("benchmark", entry_point_group="rlvr.benchmarks")
 
@@ -68,29 +31,31 @@ def _spec(**fields: Any) -> BenchmarkSpec:
     return spec
 
 
+_spec(name="arith", generator="arith", kind="math", question_field="question")
+
 _spec(
     name="math500",
     local_files=("math_500.jsonl", "math500.jsonl"),
     hub_id="HuggingFaceH4/MATH-500",
-    id_col="unique_id",
-    metadata_cols=("level", "subject"),
+    id_field="unique_id",
+    metadata_fields=("level", "subject"),
 )
 _spec(
     name="aime24",
     local_files=("aime24.jsonl", "aime_2024.jsonl"),
     hub_id="HuggingFaceH4/aime_2024",
     hub_split="train",
-    id_col="id",
+    id_field="id",
 )
-_spec(name="aime25", local_files=("aime25.jsonl",), hub_id="math-ai/aime25", id_col="id")
-_spec(name="amc23", local_files=("amc23.jsonl",), hub_id="math-ai/amc23", id_col="id")
+_spec(name="aime25", local_files=("aime25.jsonl",), hub_id="math-ai/aime25", id_field="id")
+_spec(name="amc23", local_files=("amc23.jsonl",), hub_id="math-ai/amc23", id_field="id")
 _spec(
     name="humaneval",
     local_files=("humaneval.jsonl", "HumanEval.jsonl"),
     hub_id="openai/openai_humaneval",
-    question_col="prompt",
-    answer_col="test",
-    id_col="task_id",
+    question_field="prompt",
+    answer_field="test",
+    id_field="task_id",
     verifier="code",
     kind="code_humaneval",
 )
@@ -98,10 +63,10 @@ _spec(
     name="livecodebench",
     local_files=("livecodebench.jsonl", "lcb.jsonl"),
     hub_id="livecodebench/code_generation_lite",
-    question_col="question_content",
-    answer_col="public_test_cases",
-    id_col="question_id",
-    metadata_cols=("difficulty", "platform"),
+    question_field="question_content",
+    answer_field="public_test_cases",
+    id_field="question_id",
+    metadata_fields=("difficulty", "platform"),
     verifier="code",
     kind="code_stdin",
 )
@@ -110,30 +75,80 @@ _spec(
     local_files=("gpqa_diamond.jsonl",),
     hub_id="Idavidrein/gpqa",
     hub_split="train",
-    question_col="question",
-    answer_col="answer",
-    id_col="id",
+    question_field="question",
+    answer_field="answer",
+    id_field="id",
     verifier="math",
     kind="multiple_choice",
 )
 
 
 def load_problems(
-    name: str, data_dir: str | Path | None = None, limit: int | None = None, seed: int = 0
-) -> tuple[list[Problem], str]:
-    """The problems of a registered benchmark and a content hash of them."""
-    from .procedural import GENERATED, load_generated
+    source: str,
+    data_dir: str | Path | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    split: str | None = None,
+    *,
+    question_field: str | None = None,
+    answer_field: str | None = None,
+    id_field: str | None = None,
+) -> list[Problem]:
+    """The problems of `source`: a registered benchmark (`math500`, `arith`; `NAME:N` takes the first
+    N), a YAML/JSON benchmark spec file, a JSONL/Parquet/CSV data file, or a hub dataset id.
 
-    if name in GENERATED:
-        return load_generated(name, limit, seed)
-    spec = load_spec_file(name) if _is_spec_file(name) else BENCHMARKS.get(name)
+    `split` picks a generator's split (train and test never overlap) or a hub dataset's split;
+    the field names override the spec's for data files and hub datasets."""
+    if limit is not None and limit < 1:
+        raise ConfigError("limit", f"must be at least 1, got {limit}")
+    name, limit = split_limit(source, limit)
+    spec = resolve_spec(name)
+    overrides = {"question_field": question_field, "answer_field": answer_field, "id_field": id_field}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if split is not None and spec.generator is None:
+        overrides["hub_split"] = split
+    if overrides:
+        spec = spec.model_copy(update=overrides)
+    if spec.generator is not None:
+        return generators.generate(spec.generator, limit or 100, seed, split, **spec.generator_options)
     rows = _read_rows(spec, data_dir)
+    if spec.question_field is None:
+        spec = spec.model_copy(update={"question_field": _guess_question_field(spec, rows)})
     problems = [_to_problem(spec, row, i, seed) for i, row in enumerate(rows)]
-    if limit is not None:
-        if limit < 1:
-            raise ConfigError("limit", f"must be at least 1, got {limit}")
-        problems = problems[:limit]
-    return problems, content_hash(problems)
+    if split is not None:
+        problems = [p.model_copy(update={"split": split}) for p in problems]
+    return problems[:limit] if limit is not None else problems
+
+
+def resolve_spec(name: str) -> BenchmarkSpec:
+    """The spec behind a benchmark reference: registered name, spec file, data file or hub id."""
+    if name.startswith("builtin:"):  # the trainer's old spelling
+        from rlvr.types import warn_renamed
+
+        warn_renamed("data", name, name.removeprefix("builtin:"))
+        name = name.removeprefix("builtin:")
+    if _is_spec_file(name):
+        return load_spec_file(name)
+    if name in BENCHMARKS.names():
+        return BENCHMARKS.get(name)
+    path = Path(name)
+    if path.suffix.lower() in (".jsonl", ".json", ".parquet", ".csv"):
+        if not path.exists():
+            raise InputFileError(f"{path}: no such data file")
+        return BenchmarkSpec(name=path.stem, path=str(path), question_field=None)
+    if _looks_like_hub_id(name):
+        return BenchmarkSpec(
+            name=name.replace("/", "__"), hub_id=name, hub_split="train", question_field=None
+        )
+    return BENCHMARKS.get(name)  # raises the error that lists the known names
+
+
+def split_limit(source: str, limit: int | None) -> tuple[str, int | None]:
+    """`math500:100` -> ("math500", 100); an explicit `limit` wins."""
+    name, sep, count = source.rpartition(":")
+    if sep and count.isdigit() and name and not name.startswith("builtin"):
+        return name, limit if limit is not None else int(count)
+    return source, limit
 
 
 def content_hash(problems: list[Problem]) -> str:
@@ -186,6 +201,21 @@ _MC_LAYOUTS = (
 )
 
 
+QUESTION_FIELDS = ("question", "problem", "prompt")
+
+
+def _guess_question_field(spec: BenchmarkSpec, rows: list[dict]) -> str:
+    """A data file or hub dataset without a declared question field: the first of the usual names."""
+    columns = list(rows[0]) if rows else []
+    for name in QUESTION_FIELDS:
+        if name in columns:
+            return name
+    raise InputFileError(
+        f"{spec.path or spec.hub_id}: no question field (looked for {', '.join(QUESTION_FIELDS)}; "
+        f"set question_field); fields: {', '.join(map(str, columns))}"
+    )
+
+
 def _require(spec: BenchmarkSpec, columns: list[str], source: str) -> None:
     """A one-line error naming the first missing column."""
     if spec.kind == "multiple_choice":
@@ -193,7 +223,7 @@ def _require(spec: BenchmarkSpec, columns: list[str], source: str) -> None:
             return
         needed: tuple[str, ...] = _MC_LAYOUTS[0]
     else:
-        needed = (spec.question_col, spec.answer_col)
+        needed = tuple(f for f in (spec.question_field, spec.answer_field) if f is not None)
     for column in needed:
         if column not in columns:
             raise InputFileError(
@@ -202,15 +232,15 @@ def _require(spec: BenchmarkSpec, columns: list[str], source: str) -> None:
 
 
 def _to_problem(spec: BenchmarkSpec, row: dict, index: int, seed: int) -> Problem:
-    pid = str(row.get(spec.id_col, index)) if spec.id_col else str(index)
-    metadata = {c: row[c] for c in spec.metadata_cols if c in row}
+    pid = str(row.get(spec.id_field, index)) if spec.id_field else str(index)
+    metadata = {c: row[c] for c in spec.metadata_fields if c in row}
     if spec.kind == "multiple_choice":
         return _multiple_choice(spec, row, pid, seed)
     if spec.kind == "code_humaneval":
-        tests = {"test": str(row[spec.answer_col]), "entry_point": str(row.get("entry_point", ""))}
+        tests = {"test": str(row[spec.answer_field]), "entry_point": str(row.get("entry_point", ""))}
         return Problem(
             id=pid,
-            question=str(row[spec.question_col]),
+            question=str(row[spec.question_field]),
             answer=tests,
             verifier=spec.verifier,
             metadata={**metadata, "kind": spec.kind},
@@ -226,7 +256,7 @@ def _to_problem(spec: BenchmarkSpec, row: dict, index: int, seed: int) -> Proble
     return Problem(
         id=pid,
         question=_question(spec, row),
-        answer=str(row[spec.answer_col]),
+        answer=str(row[spec.answer_field]),
         verifier=spec.verifier,
         metadata=metadata,
     )
@@ -234,9 +264,9 @@ def _to_problem(spec: BenchmarkSpec, row: dict, index: int, seed: int) -> Proble
 
 def _question(spec: BenchmarkSpec, row: dict) -> str:
     if spec.prompt is None:
-        return str(row[spec.question_col])
+        return str(row[spec.question_field])
     try:
-        return spec.prompt.format(question=row[spec.question_col], **row)
+        return spec.prompt.format(question=row[spec.question_field], **row)
     except (KeyError, IndexError, ValueError) as exc:
         raise ConfigError(f"{spec.name}.prompt", f"cannot fill the template from the row: {exc}") from None
 
@@ -245,7 +275,7 @@ def _stdin_tests(spec: BenchmarkSpec, row: dict, pid: str) -> dict:
     """LiveCodeBench layout: test cases as JSON lists of {input, output, testtype}; only plain JSON
     is read (the hub's compressed private tests are pickles, which are never loaded)."""
     cases: list = []
-    for column in (spec.answer_col, "private_test_cases"):
+    for column in (spec.answer_field, "private_test_cases"):
         raw = row.get(column)
         if raw in (None, ""):
             continue
@@ -256,7 +286,7 @@ def _stdin_tests(spec: BenchmarkSpec, row: dict, pid: str) -> dict:
         cases.extend(value if isinstance(value, list) else [])
     stdin_cases = [c for c in cases if isinstance(c, dict) and c.get("testtype", "stdin") == "stdin"]
     if not stdin_cases:
-        raise InputFileError(f"{spec.name} problem {pid}: no stdin test cases in {spec.answer_col!r}")
+        raise InputFileError(f"{spec.name} problem {pid}: no stdin test cases in {spec.answer_field!r}")
     return {"inputs": [c["input"] for c in stdin_cases], "outputs": [c["output"] for c in stdin_cases]}
 
 

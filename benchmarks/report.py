@@ -106,7 +106,9 @@ def write_outputs(
         "engine": config.engine,
         "sampling": config.sampling.model_dump(mode="json"),
         "benchmarks": {
-            s.name: benchmark_metrics(details[details["benchmark"] == s.name], config.sampling.samples_per_prompt, config.seed)
+            s.name: benchmark_metrics(
+                details[details["benchmark"] == s.name], config.sampling.samples_per_prompt, config.seed
+            )
             for s in suites
         },
         "generation_s": generation_s,

@@ -15,18 +15,18 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 import rlvr
 from rlvr.engines import Engine, SamplingConfig, get_engine, stable_seed
 from rlvr.errors import ConfigError
 
-from .problems import BENCHMARKS, Problem, _is_spec_file, load_problems, load_spec_file
-from .procedural import GENERATED
+from .problems import content_hash, load_problems, resolve_spec, split_limit
+from .schema import Problem
 from .store import Key, SampleStore
-from .templates import render
+from .templates import TEMPLATES, render_prompt
 
 
 class BenchConfig(BaseModel):
@@ -39,12 +39,20 @@ class BenchConfig(BaseModel):
     engine: str = "vllm"
     engine_options: dict[str, Any] = Field(default_factory=dict)
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
-    template: Literal["r1", "plain"] = "r1"
+    template: str = Field("r1", description=f"Prompt template: {', '.join(TEMPLATES)}.")
     think: bool = Field(False, description="Open the assistant's turn with '<think>\\n' (R1 distills).")
     limit: int | None = Field(None, ge=1, description="First N problems of each benchmark.")
+    split: str | None = Field(None, description="A generator's split (train/test) or a hub dataset's split.")
     data_dir: str | None = Field(None, description="Local benchmark files instead of the HF hub.")
     seed: int = Field(0, description="Seeds problem shuffling (GPQA options) and sampling.")
     score_workers: int | None = Field(None, ge=1)
+
+    @field_validator("template")
+    @classmethod
+    def _known_template(cls, value: str) -> str:
+        if value not in TEMPLATES:
+            raise ValueError(f"unknown template {value!r}; known: {', '.join(TEMPLATES)}")
+        return value
 
     def identity(self) -> dict[str, Any]:
         """The fields a resumed run must share with the original (engine options and worker
@@ -67,17 +75,20 @@ class Suite:
 def load_suites(config: BenchConfig) -> list[Suite]:
     suites = []
     for ref in config.benchmarks:
-        if ref in GENERATED:
-            problems, digest = load_problems(ref, limit=config.limit, seed=config.seed)
-            suites.append(
-                Suite(ref, "math", False, problems, digest, {"generated": True, "seed": config.seed})
-            )
-            continue
-        spec = load_spec_file(ref) if _is_spec_file(ref) else BENCHMARKS.get(ref)
-        problems, digest = load_problems(ref, config.data_dir, config.limit, config.seed)
-        source = {"data_dir": config.data_dir} if config.data_dir and not spec.path else {}
-        source.update(hub_id=spec.hub_id, hub_revision=spec.hub_revision, path=spec.path)
-        suites.append(Suite(spec.name, spec.kind, spec.prompt is not None, problems, digest, source))
+        name, _ = split_limit(ref, None)
+        spec = resolve_spec(name)
+        problems = load_problems(ref, config.data_dir, config.limit, config.seed, config.split)
+        if spec.generator is not None:
+            source: dict[str, Any] = {
+                "generator": spec.generator,
+                "seed": config.seed,
+                **spec.generator_options,
+            }
+        else:
+            source = {"data_dir": config.data_dir} if config.data_dir and not spec.path else {}
+            source.update(hub_id=spec.hub_id, hub_revision=spec.hub_revision, path=spec.path)
+        as_written = spec.prompt is not None
+        suites.append(Suite(spec.name, spec.kind, as_written, problems, content_hash(problems), source))
     names = [s.name for s in suites]
     if len(set(names)) != len(names):
         raise ConfigError("benchmarks", f"a benchmark is listed twice: {', '.join(names)}")
@@ -97,6 +108,8 @@ def versions() -> dict[str, str]:
 def _check_resumable(path: Path, config: BenchConfig, suites: list[Suite]) -> None:
     saved = json.loads(path.read_text())
     old, new = saved.get("run", {}), config.identity()
+    if isinstance(old.get("sampling"), dict):  # runs saved before the names were unified
+        old["sampling"] = SamplingConfig.model_validate(old["sampling"]).model_dump(mode="json")
     for field in new:
         if old.get(field) != new[field]:
             raise ConfigError(
@@ -183,7 +196,11 @@ def run_benchmarks(
         _check_resumable(config_path, config, suites)
     problems = {(s.name, p.id): p for s in suites for p in s.problems}
     store = SampleStore(out / "samples.jsonl")
-    done = {k: r for k, r in store.load().items() if k in problems and len(r["samples"]) == config.sampling.samples_per_prompt}
+    done = {
+        k: r
+        for k, r in store.load().items()
+        if k in problems and len(r["samples"]) == config.sampling.samples_per_prompt
+    }
     todo = [(s, p) for s in suites for p in s.problems if (s.name, p.id) not in done]
     if on_start is not None:
         on_start(len(problems), len(done))
@@ -200,7 +217,9 @@ def run_benchmarks(
         _write_config(config_path, config, suites, engine)
         if todo:
             requests = [
-                render(p.question, config.template, kind=s.kind, as_written=s.as_written, think=config.think)
+                render_prompt(
+                    p.question, config.template, kind=s.kind, as_written=s.as_written, think=config.think
+                )
                 for s, p in todo
             ]
             seeds = [stable_seed(config.seed, s.name, p.id) for s, p in todo]

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import argparse
 
-from rlvr.benchmarks.procedural import generate
+from rlvr.benchmarks import load_problems, render_prompt
 from rlvr.integrations.trl import reward_func
-from rlvr.trainer.data import render_prompt
 
 
 def main() -> None:
@@ -25,8 +24,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--reward", default="format=1.0,math=1.0")
     parser.add_argument("--prompts-per-step", type=int, default=4)
-    parser.add_argument("--generations", type=int, default=8)
-    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--samples-per-prompt", type=int, default=8)
+    parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--vllm", action="store_true", help="TRL's colocated vLLM generation (GPU)")
     parser.add_argument("--output-dir", default="runs/trl_grpo_arith")
     args = parser.parse_args()
@@ -35,15 +34,14 @@ def main() -> None:
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
-    rows = [
-        {"prompt": render_prompt(p.question, "r1_zero"), "answer": p.answer} for p in generate(512, seed=0)
-    ]
+    problems = load_problems("arith", limit=512, seed=0, split="train")
+    rows = [{"prompt": render_prompt(p.question, "r1_zero"), "answer": p.answer} for p in problems]
     config = GRPOConfig(
         output_dir=args.output_dir,
         max_steps=args.steps,
-        num_generations=args.generations,
-        per_device_train_batch_size=args.prompts_per_step * args.generations,
-        max_completion_length=args.max_tokens,
+        num_generations=args.samples_per_prompt,
+        per_device_train_batch_size=args.prompts_per_step * args.samples_per_prompt,
+        max_completion_length=args.max_new_tokens,
         learning_rate=2e-5,
         beta=0.0,
         loss_type="dapo",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rlvr.benchmarks.procedural import generate
+from rlvr.benchmarks import load_problems
 
 out = Path(sys.argv[1])
 out.mkdir(parents=True, exist_ok=True)
@@ -25,7 +25,7 @@ for split, seed, count in (("train", 0, 4096), ("test", 1, 256)):
         "ability": "math",
         "reward_model": {"style": "rule", "ground_truth": p.answer},
         "extra_info": {"rlvr_spec": "format=0.5,math=1.0", "index": i},
-    } for i, p in enumerate(generate(count, seed=seed))]
+    } for i, p in enumerate(load_problems("arith", limit=count, seed=seed, split=split))]
     pd.DataFrame(rows).to_parquet(out / f"{split}.parquet")
 PY
 reward_file=$(python -c "import rlvr.integrations.verl as m; print(m.__file__)")

@@ -11,7 +11,7 @@ the same sampling (greedy by default):
 Prints wall times, rlvr/bare (target <= 1.10) and lm_eval/bare, how many completions are
 identical to the bare ones, and per-problem score agreement between rlvr and lm_eval.
 
-    .venv/bin/python perf/bench_overhead.py --limit 20 --max-tokens 256 --lm-eval
+    .venv/bin/python perf/bench_overhead.py --limit 20 --max-new-tokens 256 --lm-eval [--json OUT.json]
 """
 
 from __future__ import annotations
@@ -56,10 +56,10 @@ def bare(args: argparse.Namespace) -> None:
     ]
     llm = LLM(model=args.model, **engine_options(args))
     params = SamplingParams(
-        n=args.n,
+        n=args.samples_per_prompt,
         temperature=args.temperature,
         top_p=1.0 if args.temperature == 0 else 0.95,
-        max_tokens=args.max_tokens,
+        max_tokens=args.max_new_tokens,
     )
     outputs = llm.generate(prompts, params, use_tqdm=False)
     texts = [[c.text for c in o.outputs] for o in outputs]
@@ -145,7 +145,7 @@ def run_lm_eval(args: argparse.Namespace, work: Path) -> tuple[float, list[int]]
     tasks.mkdir()
     (tasks / "task.yaml").write_text(
         LM_EVAL_TASK.format(
-            data=data, instruction=INSTRUCTION.replace("\\", "\\\\"), max_tokens=args.max_tokens
+            data=data, instruction=INSTRUCTION.replace("\\", "\\\\"), max_tokens=args.max_new_tokens
         )
     )
     (tasks / "lm_eval_scoring.py").write_text(LM_EVAL_SCORING)
@@ -195,11 +195,12 @@ def main() -> None:
     parser.add_argument("--model", default=str(ROOT / "models" / "SmolLM2-135M-Instruct"))
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "benchmarks"))
     parser.add_argument("--limit", type=int, default=20)
-    parser.add_argument("--n", type=int, default=1)
+    parser.add_argument("--samples-per-prompt", "-n", type=int, default=1)
     parser.add_argument("--temperature", type=float, default=0.0)
-    parser.add_argument("--max-tokens", type=int, default=256)
+    parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument("--enforce-eager", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--lm-eval", action="store_true", help="also time lm-evaluation-harness")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--bare-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -212,12 +213,12 @@ def main() -> None:
         args.model,
         "--limit",
         str(args.limit),
-        "--n",
-        str(args.n),
+        "--samples-per-prompt",
+        str(args.samples_per_prompt),
         "--temperature",
         str(args.temperature),
-        "--max-tokens",
-        str(args.max_tokens),
+        "--max-new-tokens",
+        str(args.max_new_tokens),
     ]
     bare_cmd = [
         sys.executable,
@@ -262,7 +263,7 @@ def main() -> None:
     same = sum(a == b for x, y in zip(rlvr_texts, bare_texts) for a, b in zip(x, y))
     total = sum(len(x) for x in bare_texts)
     print(
-        f"MATH-500 first {args.limit}, n={args.n}, temperature {args.temperature}, max {args.max_tokens} tokens, "
+        f"MATH-500 first {args.limit}, n={args.samples_per_prompt}, temperature {args.temperature}, max {args.max_new_tokens} tokens, "
         f"eager={args.enforce_eager}; work dir {work}"
     )
     for name, seconds in times.items():
@@ -276,6 +277,22 @@ def main() -> None:
             f"per-problem agreement {agree}/{len(ids)}"
         )
     print(f"rlvr/bare = {times['rlvr'] / times['bare']:.3f} (target <= 1.10)")
+    if args.json:
+        figures = {
+            "benchmark": "math500",
+            "limit": args.limit,
+            "samples_per_prompt": args.samples_per_prompt,
+            "temperature": args.temperature,
+            "max_new_tokens": args.max_new_tokens,
+            "enforce_eager": args.enforce_eager,
+            "seconds": times,
+            "rlvr_over_bare": times["rlvr"] / times["bare"],
+            "identical_completions": same,
+            "completions": total,
+            "generated_tokens": int(details["tokens"].sum()),
+            "work_dir": str(work),
+        }
+        args.json.write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

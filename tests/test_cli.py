@@ -83,3 +83,61 @@ def test_an_interrupted_run_keeps_what_it_scored(tmp_path):
 def test_list_verifiers():
     result = runner.invoke(app, ["verifiers"])
     assert result.exit_code == 0 and {"math", "format", "language"} <= set(result.output.split())
+
+
+def test_output_flags_go_anywhere_and_debug_shows_the_traceback(tmp_path):
+    from rlvr.cli.common import Settings
+
+    for args in (["-q", "score", "missing.jsonl"], ["score", "missing.jsonl", "-vv"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and "missing.jsonl: no such file" in result.output
+        assert "Traceback" not in result.output
+    assert Settings.verbosity == 2
+    result = runner.invoke(app, ["score", "missing.jsonl", "--debug"])
+    assert result.exit_code != 0 and "no such file" in str(result.exception)
+    assert "error:" not in result.output  # the exception itself goes up, with its traceback
+    Settings.debug = False
+
+
+def test_old_option_spellings_still_work_with_a_warning(tmp_path):
+    out = tmp_path / "o.jsonl"
+    result = runner.invoke(app, ["score", str(EXAMPLE), "--answer-col", "answer", "-o", str(out)])
+    assert result.exit_code == 0 and "--answer-col is deprecated; use --answer-field" in result.output
+
+
+def test_train_set_errors_name_the_option(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("model: m\n")
+    result = runner.invoke(app, ["train", str(config), "-s", "learning_rate=-1"])
+    assert result.exit_code == 2 and "--set learning_rate" in result.output
+    result = runner.invoke(app, ["train", str(config), "-s", "no_such_field=1"])
+    assert result.exit_code == 2 and "--set no_such_field" in result.output
+    result = runner.invoke(app, ["train", str(config), "-s", "oops"])
+    assert result.exit_code == 2 and "--set: expected KEY=VALUE, got 'oops'" in result.output
+    config.write_text("model: m\nsteps: 0\n")
+    result = runner.invoke(app, ["train", str(config)])
+    assert result.exit_code == 2 and f"{config}: steps" in result.output
+
+
+def test_results_fit_an_80_column_terminal(shared_data, tmp_path, monkeypatch):
+    from rlvr.cli import tables
+
+    results = {
+        "benchmarks": {
+            name: {
+                "n": 4,
+                "problems": 8,
+                "avg@4": {"mean": 0.25, "stderr": 0.1, "ci_low": 0.1, "ci_high": 0.4},
+                "pass@4": {"mean": 0.5},
+                "maj@4": {"mean": 0.25},
+                "lengths": {"mean_tokens": 120.0, "truncated_share": 0.5},
+            }
+            for name in ("arith", "math500", "aime24", "gpqa_diamond")
+        }
+    }
+    monkeypatch.setattr(tables.console, "width", 80)
+    with tables.console.capture() as captured:
+        tables.print_results(results, "rlvr bench: a model")
+    lines = captured.get().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert any("gpqa_diamond" in line for line in lines) and any("avg@n ± se" in line for line in lines)

@@ -14,7 +14,7 @@ def test_trl_plain_completions():
 
 
 def test_trl_conversational_completions():
-    f = reward_func("math=1.0,format=0.5", answer_column="solution")
+    f = reward_func("math=1.0,format=0.5", answer_field="solution")
     completions = [
         [{"role": "assistant", "content": "<think>r</think><answer>\\boxed{7}</answer>"}],
         [{"role": "assistant", "content": "\\boxed{7}"}],

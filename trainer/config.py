@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rlvr.errors import ConfigError
 from rlvr.log import get_logger
+from rlvr.types import rename_deprecated
 
 log = get_logger(__name__)
 
@@ -33,16 +34,20 @@ class GRPOConfig(BaseModel):
     # ---------------------------------------------------------------- model and data
     model: str = Field(description="Local path or hub id of the policy (a causal LM).")
     data: str = Field(
-        "builtin:arith",
-        description="A JSONL file, a hub dataset id, or `builtin:arith` (the project's offline arithmetic suite).",
+        "arith",
+        description="What `rlvr bench` takes: a benchmark name (`arith`, the offline arithmetic generator; "
+        "`math500`), a spec file, a JSONL/CSV/Parquet file, or a hub dataset id.",
     )
-    split: str = Field("train", description="Split of a hub dataset.")
-    prompt_field: str = Field("prompt", description="Column holding the question.")
-    answer_field: str = Field("answer", description="Column holding the reference answer.")
-    template: Literal["r1_zero", "chat", "plain"] = Field(
+    split: str = Field("train", description="Split of a generator (train/test never overlap) or hub dataset.")
+    question_field: str | None = Field(None, description="Field holding the question (default: the spec's).")
+    answer_field: str | None = Field(
+        None, description="Field holding the reference answer (default: the spec's)."
+    )
+    template: Literal["r1_zero", "chat", "r1", "plain", "raw"] = Field(
         "r1_zero",
         description="`r1_zero`: DeepSeek-R1-Zero's <think>/<answer> conversation as plain text; `chat`: the "
-        "model's chat template with the R1 instruction; `plain`: the question as written.",
+        "model's chat template with the <think>/<answer> instruction; `r1`, `plain`, `raw`: as in `rlvr bench` "
+        "(see rlvr.benchmarks.templates).",
     )
     num_prompts: int = Field(256, ge=1, description="How many problems of the data to train on.")
     reward: str = Field(
@@ -65,7 +70,7 @@ class GRPOConfig(BaseModel):
         description="For `vllm_server`: a running server (started with VLLM_SERVER_DEV_MODE=1 and "
         "--worker-extension-cls rlvr.trainer.weight_receiver.WeightReceiver); unset: the trainer starts one.",
     )
-    num_generations: int = Field(8, ge=2, description="G: completions per prompt (a group).")
+    samples_per_prompt: int = Field(8, ge=2, description="G: completions per prompt (a group).")
     prompts_per_step: int = Field(4, ge=1, description="Groups per optimizer step.")
     max_new_tokens: int = Field(256, ge=1)
     temperature: float = Field(
@@ -173,6 +178,12 @@ class GRPOConfig(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        renames = {"num_generations": "samples_per_prompt", "prompt_field": "question_field"}
+        return rename_deprecated(data, renames, "train config")
+
+    @model_validator(mode="before")
+    @classmethod
     def _gspo_defaults(cls, data: Any) -> Any:
         """GSPO's sequence ratios live within ~1e-3 of 1, so token-level clip ranges (0.2) never clip
         them: ratio_level: sequence brings the paper's clip range and aggregation unless set."""
@@ -209,11 +220,12 @@ class GRPOConfig(BaseModel):
 
     @property
     def batch_size(self) -> int:
-        return self.prompts_per_step * self.num_generations
+        return self.prompts_per_step * self.samples_per_prompt
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: object) -> GRPOConfig:
-        """Read YAML or JSON; a bad field gives one line naming the field."""
+        """Read YAML or JSON; a bad field gives one line naming the field, as `--set FIELD` when the
+        value came from an override on the command line."""
         path = Path(path)
         if not path.exists():
             raise ConfigError("config", f"{path} does not exist")
@@ -225,4 +237,6 @@ class GRPOConfig(BaseModel):
         except ValidationError as error:
             first = error.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "config"
-            raise ConfigError(field, first["msg"]) from None
+            top = str(first["loc"][0]) if first["loc"] else ""
+            where = f"--set {field}" if top in overrides else f"{path}: {field}"
+            raise ConfigError(where, first["msg"]) from None

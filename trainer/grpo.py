@@ -15,9 +15,11 @@ from typing import Any
 
 import torch
 
+from rlvr.benchmarks import Problem, load_problems, prefills_think, render_prompt
+from rlvr.engines import prompt_token_ids
+
 from . import algorithms as alg
 from .config import GRPOConfig
-from .data import TrainProblem, load_problems, prefills_think, render_prompt
 from .metrics import MetricsLog
 from .policy import (
     Batch,
@@ -34,7 +36,7 @@ from .rollout import HFRollout, Rollout, Sample, VLLMRollout
 class Rollouts:
     """One step's groups: G samples per problem, their rewards and per-verifier scores."""
 
-    problems: list[TrainProblem]
+    problems: list[Problem]
     prompts: list[list[int]]
     samples: list[list[Sample]]
     rewards: torch.Tensor  # (groups, G)
@@ -87,14 +89,14 @@ class GRPOTrainer:
         self.reward = reward or parse_spec(config.reward, **options)
         self.problems = load_problems(
             config.data,
-            config.num_prompts,
-            config.prompt_field,
-            config.answer_field,
-            config.split,
-            config.seed,
+            limit=config.num_prompts,
+            seed=config.seed,
+            split=config.split,
+            question_field=config.question_field,
+            answer_field=config.answer_field,
         )
         self.problems_drawn = 0  # the position in the problem order; checkpointed
-        self._epoch_order: tuple[int, list[TrainProblem]] | None = None
+        self._epoch_order: tuple[int, list[Problem]] | None = None
         self.evaluator = self._evaluator()  # before the engine starts: overlapping data fails fast
         self.rollout = self._rollout()
         self.step = 0
@@ -136,7 +138,7 @@ class GRPOTrainer:
         longest = max(len(self._encode(p)) for p in self.problems)
         return longest + self.config.max_new_tokens + 8
 
-    def problem_at(self, index: int) -> TrainProblem:
+    def problem_at(self, index: int) -> Problem:
         """The index-th problem of the training order: epochs of a fresh shuffle, each fixed by the
         seed and the epoch, so a resumed run continues the order from `problems_drawn` alone."""
         epoch, position = divmod(index, len(self.problems))
@@ -146,15 +148,13 @@ class GRPOTrainer:
             self._epoch_order = (epoch, order)
         return self._epoch_order[1][position]
 
-    def draw_problems(self, count: int) -> list[TrainProblem]:
+    def draw_problems(self, count: int) -> list[Problem]:
         """The next `count` problems; every draw (dynamic-sampling refills too) advances the order."""
         drawn = [self.problem_at(self.problems_drawn + i) for i in range(count)]
         self.problems_drawn += count
         return drawn
 
-    def _encode(self, problem: TrainProblem) -> list[int]:
-        from rlvr.engines.base import prompt_token_ids
-
+    def _encode(self, problem: Problem) -> list[int]:
         return prompt_token_ids(self.tokenizer, render_prompt(problem.question, self.config.template))
 
     # ------------------------------------------------------------------ 1. rollout and 2. reward
@@ -164,16 +164,16 @@ class GRPOTrainer:
         prompts = [self._encode(p) for p in problems]
         started = time.perf_counter()
         samples = self.rollout.generate(
-            prompts, c.num_generations, c.max_new_tokens, c.temperature, c.top_p, seed, c.stop
+            prompts, c.samples_per_prompt, c.max_new_tokens, c.temperature, c.top_p, seed, c.stop
         )
         generated = time.perf_counter()
         texts = [s.text for group in samples for s in group]
-        answers = [p.answer for p in problems for _ in range(c.num_generations)]
+        answers = [p.answer for p in problems for _ in range(c.samples_per_prompt)]
         lengths = [len(s.completion_ids) for group in samples for s in group]
         results = self.reward.verify_batch(texts, answers, lengths=lengths)
         self.timing["rollout_time_s"] += generated - started
         self.timing["reward_time_s"] += time.perf_counter() - generated
-        shape = (count, c.num_generations)
+        shape = (count, c.samples_per_prompt)
         rewards = torch.tensor([r.score for r in results]).view(shape)
         names = results[0].details.get("scores", {}).keys() if results else []
         components = {n: torch.tensor([r.details["scores"][n] for r in results]).view(shape) for n in names}
@@ -201,7 +201,7 @@ class GRPOTrainer:
     def build_batch(self, rollouts: Rollouts) -> tuple[Batch, torch.Tensor]:
         c = self.config
         advantages = alg.group_advantages(rollouts.rewards, c.advantage_scale).flatten()
-        prompts = [p for p in rollouts.prompts for _ in range(c.num_generations)]
+        prompts = [p for p in rollouts.prompts for _ in range(c.samples_per_prompt)]
         samples = [s for group in rollouts.samples for s in group]
         batch = make_batch(
             prompts, [s.completion_ids for s in samples], self.tokenizer.pad_token_id, self.device
@@ -216,7 +216,7 @@ class GRPOTrainer:
         c = self.config
         step = c.micro_batch_size
         if self.shares_prompt:
-            step = max(1, c.micro_batch_size // c.num_generations) * c.num_generations
+            step = max(1, c.micro_batch_size // c.samples_per_prompt) * c.samples_per_prompt
         for start in range(0, size, step):
             yield slice(start, min(start + step, size))
 
@@ -227,7 +227,9 @@ class GRPOTrainer:
     def policy_log_probs(self, model: Any, micro: Batch, with_entropy: bool = False):  # type: ignore[no-untyped-def]
         c = self.config
         if self.shares_prompt:
-            return grouped_completion_log_probs(model, micro, c.num_generations, c.temperature, with_entropy)
+            return grouped_completion_log_probs(
+                model, micro, c.samples_per_prompt, c.temperature, with_entropy
+            )
         return completion_log_probs(model, micro, c.temperature, with_entropy)
 
     @torch.no_grad()

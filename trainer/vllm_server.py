@@ -29,9 +29,9 @@ from urllib.parse import urlparse
 import httpx
 import torch
 
-from rlvr.engines.vllm_serve import ServerError, VLLMServeProcess
+from rlvr.engines import ServerError, VLLMServeProcess, vllm_settings
 
-from .rollout import Sample, engine_settings, trainable_state
+from .rollout import Sample, policy_dtype_name, trainable_state
 from .sampling import end_token_ids, model_generation_config, vllm_sampling_fields
 
 RECEIVER = "rlvr.trainer.weight_receiver.WeightReceiver"
@@ -55,7 +55,7 @@ class VLLMServerRollout:
         self.publisher: WeightPublisher | None = None
         if url is None:
             flags = {
-                **engine_settings(model, dtype, seed, max_model_len),
+                **vllm_settings(model, policy_dtype_name(dtype), seed, max_model_len),
                 "worker_extension_cls": RECEIVER,
                 **options,
             }

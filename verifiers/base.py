@@ -43,30 +43,33 @@ class Verifier(BaseModel):
         return None
 
     # ------------------------------------------------------------------ public
-    def verify(self, completion: str, answer: Any = None) -> VerifyResult:
+    def verify(self, completion: str, answer: Any = None, length: int | None = None) -> VerifyResult:
         """Verify one completion from any thread, under the hard time limit.
 
-        The bounded fast path runs inline (no process hop); the rest goes to the pool."""
-        text = _as_text(completion)
+        The bounded fast path runs inline (no process hop); the rest goes to the pool.
+        `length` (in tokens) matters only to verifiers that score length, such as a composition
+        with an overlong penalty."""
+        text = as_text(completion)
         if not self.needs_isolation:
             return self._timed_local(text, answer)
         quick = self._quick(text, answer)
         return quick if quick is not None else self._pooled([(text, answer)], None)[0]
 
     def verify_batch(
-        self, completions: Sequence[str], answers: Sequence[Any] | None = None, workers: int | None = None
+        self,
+        completions: Sequence[str],
+        answers: Sequence[Any] | None = None,
+        workers: int | None = None,
+        *,
+        lengths: Sequence[int] | None = None,
     ) -> list[VerifyResult]:
         """Verify many completions in a process pool; order preserved.
 
-        `workers` picks the pool size (default: the CPU count, at most 8).
+        `workers` picks the pool size (default: the CPU count, at most 8); `lengths` (tokens per
+        completion) is used by verifiers that score length and checked for size by all.
         """
-        if answers is None:
-            answers = [None] * len(completions)
-        if len(completions) != len(answers):
-            raise ConfigError("answers", f"has {len(answers)} items but completions has {len(completions)}")
-        if workers is not None and workers < 1:
-            raise ConfigError("workers", f"must be at least 1, got {workers}")
-        items = [(_as_text(c), a) for c, a in zip(completions, answers)]
+        answers = check_batch(completions, answers, workers, lengths)
+        items = [(as_text(c), a) for c, a in zip(completions, answers)]
         if not self.needs_isolation:
             return [self._timed_local(c, a) for c, a in items]
         return self._pooled(items, workers) if items else []
@@ -137,14 +140,32 @@ class Verifier(BaseModel):
         return VerifyResult.failure("error", error=f"{type(exc).__name__}: {exc}")
 
 
-def _as_text(completion: Any) -> str:
+def check_batch(
+    completions: Sequence[Any],
+    answers: Sequence[Any] | None,
+    workers: int | None,
+    lengths: Sequence[int] | None = None,
+) -> list[Any]:
+    """The answers as a list (None for each completion when absent), after checking the sizes."""
+    n = len(completions)
+    answers = [None] * n if answers is None else list(answers)
+    if len(answers) != n:
+        raise ConfigError("answers", f"has {len(answers)} items but completions has {n}")
+    if lengths is not None and len(lengths) != n:
+        raise ConfigError("lengths", f"has {len(lengths)} items but completions has {n}")
+    if workers is not None and workers < 1:
+        raise ConfigError("workers", f"must be at least 1, got {workers}")
+    return answers
+
+
+def as_text(completion: Any) -> str:
     """Accept plain strings and chat-style completions (a message dict or a list of them)."""
     if isinstance(completion, str):
         return completion
     if isinstance(completion, dict):
         return str(completion.get("content", ""))
     if isinstance(completion, list | tuple):
-        return "".join(_as_text(m) for m in completion if not isinstance(m, dict) or m.get("role") != "user")
+        return "".join(as_text(m) for m in completion if not isinstance(m, dict) or m.get("role") != "user")
     if completion is None:
         return ""
     return str(completion)

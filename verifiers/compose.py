@@ -10,14 +10,14 @@ Spec strings build a composition from registry names:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rlvr.errors import ConfigError
 from rlvr.types import VerifyResult
 
-from .base import Verifier, _as_text
+from .base import Verifier, as_text, check_batch
 
 
 class Component(BaseModel):
@@ -47,13 +47,18 @@ def component_answer(name: str, answer: Any) -> Any:
     return answer if name == "language" else answer.get("answer")
 
 
-class ComposedVerifier(BaseModel):
-    """A weighted sum of verifiers with optional gating and overlong penalty.
+class ComposedVerifier(Verifier):
+    """A weighted sum of verifiers with optional gating and overlong penalty; a `Verifier` like any
+    other (same `verify` / `verify_batch`, usable wherever one verifier is).
 
+    Each component keeps its own isolation and time limit (`timeout_s` is the largest of them).
     `details` of each result keeps every component's score, for logging.
     """
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    name: ClassVar[str] = "composed"
+    needs_isolation: ClassVar[bool] = False  # the components decide, each for itself
 
     components: tuple[Component, ...]
     gate: str | None = Field(None, description="Name of a component that must pass for the others to count.")
@@ -64,6 +69,14 @@ class ComposedVerifier(BaseModel):
         None,
         description="Completion length for the overlong penalty; default counts whitespace-separated words.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _timeout_from_components(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "timeout_s" not in data and data.get("components"):
+            components = data["components"]
+            data = {**data, "timeout_s": max(_component_timeout(c) for c in components)}
+        return data
 
     @field_validator("components")
     @classmethod
@@ -79,14 +92,17 @@ class ComposedVerifier(BaseModel):
         if self.overlong_max is not None and not 0 < self.overlong_buffer <= self.overlong_max:
             raise ConfigError("overlong_buffer", f"must be in (0, overlong_max={self.overlong_max}]")
 
-    @property
-    def timeout_s(self) -> float:
-        return max(c.verifier.timeout_s for c in self.components)
-
     def verify(self, completion: str, answer: Any = None, length: int | None = None) -> VerifyResult:
         return self.verify_batch([completion], [answer], lengths=None if length is None else [length])[0]
 
-    __call__ = verify
+    def check(self, completion: str, answer: Any) -> VerifyResult:
+        """In-process composition of the components' own checks (no pool, no time limit): for
+        callers that already run inside a worker."""
+        per_component = {
+            c.name: [c.verifier.check(completion, component_answer(c.name, answer))] for c in self.components
+        }
+        lengths = self._lengths([completion], None)
+        return self._combine(0, per_component, lengths)
 
     def verify_batch(
         self,
@@ -96,23 +112,22 @@ class ComposedVerifier(BaseModel):
         *,
         lengths: Sequence[int] | None = None,
     ) -> list[VerifyResult]:
-        n = len(completions)
-        answers = list(answers) if answers is not None else [None] * n
-        if len(answers) != n:
-            raise ConfigError("answers", f"has {len(answers)} items but completions has {n}")
+        answers = check_batch(completions, answers, workers, lengths)
         per_component = {
             c.name: c.verifier.verify_batch(
                 completions, [component_answer(c.name, a) for a in answers], workers
             )
             for c in self.components
         }
-        if self.overlong_max is not None:
-            if lengths is None:
-                measure = self.length_fn or (lambda text: len(text.split()))
-                lengths = [measure(_as_text(c)) for c in completions]
-            elif len(lengths) != n:
-                raise ConfigError("lengths", f"has {len(lengths)} items but completions has {n}")
-        return [self._combine(i, per_component, lengths) for i in range(n)]
+        lengths = self._lengths(completions, lengths)
+        return [self._combine(i, per_component, lengths) for i in range(len(completions))]
+
+    def _lengths(self, completions: Sequence[Any], lengths: Sequence[int] | None) -> Sequence[int] | None:
+        """The lengths the overlong penalty uses: the caller's tokens, else `length_fn` (words)."""
+        if self.overlong_max is None or lengths is not None:
+            return lengths
+        measure = self.length_fn or (lambda text: len(text.split()))
+        return [measure(as_text(c)) for c in completions]
 
     def _combine(self, i: int, per_component: dict[str, list[VerifyResult]], lengths) -> VerifyResult:
         primary = per_component[self.components[0].name][i]
@@ -137,6 +152,11 @@ class ComposedVerifier(BaseModel):
         )
 
 
+def _component_timeout(component: Any) -> float:
+    verifier = component.verifier if isinstance(component, Component) else component["verifier"]
+    return verifier.timeout_s
+
+
 def parse_spec(spec: str, **options: Any) -> ComposedVerifier:
     """Build a `ComposedVerifier` from `"math=1.0,format=0.2;gate=format;overlong=4096:512"`.
 
@@ -159,7 +179,7 @@ def parse_spec(spec: str, **options: Any) -> ComposedVerifier:
                 "verifier spec", f"weight of {name!r} is not a number: {weight_text!r}"
             ) from None
         factory = VERIFIERS.factory(name.strip())
-        accepted = getattr(factory, "model_fields", {})
+        accepted = factory.model_fields if isinstance(factory, type) and issubclass(factory, Verifier) else {}
         kwargs = {k: v for k, v in options.items() if k in accepted}
         components.append(Component(name=name.strip(), verifier=factory(**kwargs), weight=weight))
     settings: dict[str, Any] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 from .bench import bench_app
 from .common import make_app
 from .score import list_verifiers_command, score
+from .serve import serve
 from .train import train
 
 app = make_app("rlvr: verifiable rewards for reasoning models.")
@@ -15,6 +16,7 @@ app.command("score")(score)
 app.command("verifiers")(list_verifiers_command)
 app.add_typer(bench_app, name="bench")
 app.command("train")(train)
+app.command("serve")(serve)
 
 
 def main() -> None:

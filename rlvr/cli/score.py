@@ -28,6 +28,14 @@ def score(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Where to write; default INPUT.scored.EXT.")
     ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            flag_value="local",
+            help="Score on a Ray cluster: ADDRESS, 'auto' for the running one; bare --ray: the running one, "
+            "else a new local instance.",
+        ),
+    ] = None,
     completion_col: Annotated[str | None, typer.Option(hidden=True)] = None,
     answer_col: Annotated[str | None, typer.Option(hidden=True)] = None,
 ) -> None:
@@ -49,6 +57,8 @@ def score(
             workers,
             on_progress=lambda k: progress.advance(task, k),
             on_start=lambda rows: progress.update(task, total=rows),
+            ray_address=None if ray in (None, "local") else ray,
+            use_ray=ray is not None,
         )
     table = Table(title=f"rlvr score: {input.name}")
     for column in ("rows", "mean reward", "accuracy", "timeouts", "errors", "rows/s"):

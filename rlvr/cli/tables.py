@@ -66,11 +66,15 @@ def print_comparison(runs: dict[str, dict]) -> None:
 
 
 def print_benchmarks(names: list[str]) -> None:
+    """One row per benchmark; only the source column folds when the terminal is narrow."""
     from rlvr.benchmarks.problems import BENCHMARKS
 
-    rows = []
+    table = Table(title="benchmarks", title_justify="left")
+    for column in ("name", "kind", "verifier"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("source", overflow="fold")
     for name in names:
         spec = BENCHMARKS.get(name)
-        source = f"generated ({spec.generator})" if spec.generator else (spec.hub_id or "-")
-        rows.append({"name": name, "kind": spec.kind, "verifier": spec.verifier, "source": source})
-    print_rows(rows, "benchmarks", key="name")
+        source = f"generator {spec.generator}" if spec.generator else (spec.hub_id or "-")
+        table.add_row(name, spec.kind, spec.verifier, source)
+    console.print(table)

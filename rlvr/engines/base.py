@@ -122,7 +122,7 @@ def stable_seed(*parts: object) -> int:
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
-def render_prompt(tokenizer: Any, request: Request) -> str:
+def prompt_text(tokenizer: Any, request: Request) -> str:
     """The prompt text for a request: chats go through the model's chat template; a trailing
     assistant message is continued rather than answered."""
     if isinstance(request, str):
@@ -141,5 +141,5 @@ def render_prompt(tokenizer: Any, request: Request) -> str:
 def prompt_token_ids(tokenizer: Any, request: Request) -> list[int]:
     """Token ids of the rendered prompt.  Chat templates already hold their special tokens,
     so only plain strings get the tokenizer's BOS added."""
-    text = render_prompt(tokenizer, request)
+    text = prompt_text(tokenizer, request)
     return list(tokenizer(text, add_special_tokens=isinstance(request, str))["input_ids"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from rlvr.errors import ConfigError
+from rlvr.errors import ConfigError, EngineError, first_line
 
 from .base import Completion, Engine, Request, SamplingConfig, prompt_token_ids, seeds_for, validate_requests
 
@@ -28,9 +28,12 @@ class HFEngine(Engine):
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.batch_size = batch_size
         self.options = {"model": model, "batch_size": batch_size, "dtype": dtype, "device": self.device}
-        self.tokenizer = AutoTokenizer.from_pretrained(model)
-        torch_dtype = dtype if dtype == "auto" else getattr(torch, dtype)
-        self.model = AutoModelForCausalLM.from_pretrained(model, dtype=torch_dtype).to(self.device).eval()
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(model)
+            torch_dtype = dtype if dtype == "auto" else getattr(torch, dtype)
+            self.model = AutoModelForCausalLM.from_pretrained(model, dtype=torch_dtype).to(self.device).eval()
+        except Exception as exc:  # transformers raises many types; one line naming the model
+            raise EngineError("hf", f"could not load {model}: {first_line(exc)}") from exc
         self._set_token_ids()
 
     @classmethod

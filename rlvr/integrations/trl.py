@@ -14,31 +14,65 @@ from typing import Any
 
 
 def reward_func(
-    spec: str = "math", answer_column: str = "answer", workers: int | None = None, **options: Any
+    spec: str = "math",
+    answer_field: str = "answer",
+    workers: int | None = None,
+    answer_column: str | None = None,
+    **options: Any,
 ) -> Callable[..., list[float]]:
-    """A callable with TRL's reward-function signature, returning one float per completion."""
+    """A callable with TRL's reward-function signature, returning one float per completion.
+
+    `answer_field` names the dataset column with the reference answer (`answer_column` is its
+    old, deprecated name). Token lengths from TRL's `completion_ids` go to the verifier, which
+    uses them for an overlong penalty."""
+    from rlvr.types import warn_renamed
     from rlvr.verifiers import get_verifier
 
+    if answer_column is not None:
+        warn_renamed("reward_func", "answer_column", "answer_field")
+        answer_field = answer_column
     verifier = get_verifier(spec, **options)
 
     def rlvr_reward(
         prompts: list | None = None, completions: list | None = None, **columns: Any
     ) -> list[float]:
         completions = completions or []
-        answers = columns.get(answer_column)
-        if answers is None:
-            answers = [None] * len(completions)
-        lengths = None
+        answers = columns.get(answer_field)
         ids = columns.get("completion_ids")
-        if ids is not None and hasattr(verifier, "overlong_max") and verifier.overlong_max is not None:
-            lengths = [len(x) for x in ids]
-        if lengths is not None:
-            results = verifier.verify_batch(completions, list(answers), workers, lengths=lengths)
-        else:
-            results = verifier.verify_batch(completions, list(answers), workers)
+        lengths = [len(x) for x in ids] if ids is not None else None
+        answers = list(answers) if answers is not None else None
+        results = verifier.verify_batch(completions, answers, workers, lengths=lengths)
         return [float(r.score) for r in results]
 
     rlvr_reward.__name__ = (
         f"rlvr_{spec.replace('=', '_').replace(',', '_').replace(';', '_').replace(':', '_')}"
     )
     return rlvr_reward
+
+
+def remote_reward_func(
+    url: str,
+    spec: str | None = None,
+    answer_field: str = "answer",
+    token: str | None = None,
+    **client_options: Any,
+) -> Callable[..., list[float]]:
+    """Like `reward_func`, but scored by a reward server (`rlvr serve`) instead of in this process.
+
+    `spec` picks one of the server's verifier specs (default: its first).  Completion token counts
+    (`completion_ids`) travel along, for a spec with an overlong penalty."""
+    from rlvr.client import RewardClient
+
+    client = RewardClient(url, token, verifier=spec, **client_options)
+
+    def rlvr_remote_reward(
+        prompts: list | None = None, completions: list | None = None, **columns: Any
+    ) -> list[float]:
+        completions = completions or []
+        answers = columns.get(answer_field)
+        ids = columns.get("completion_ids")
+        lengths = [len(x) for x in ids] if ids is not None else None
+        return client.rewards(completions, None if answers is None else list(answers), lengths=lengths)
+
+    rlvr_remote_reward.__name__ = f"rlvr_remote_{spec or 'default'}".replace("=", "_").replace(",", "_")
+    return rlvr_remote_reward

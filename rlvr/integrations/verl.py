@@ -30,3 +30,28 @@ def compute_score(
     """verl's reward signature: one completion, one reference, a float back."""
     spec = (extra_info or {}).get("rlvr_spec") or os.environ.get("RLVR_REWARD_SPEC") or "math"
     return float(_verifier(spec).verify(solution_str, ground_truth).score)
+
+
+@lru_cache(maxsize=8)
+def _client(url: str, token: str | None, spec: str | None):
+    from rlvr.client import RewardClient
+
+    return RewardClient(url, token, verifier=spec)
+
+
+def compute_score_remote(
+    data_source: str, solution_str: str, ground_truth: Any, extra_info: dict | None = None
+) -> float:
+    """`compute_score`, scored by a reward server (`rlvr serve`) instead of in the trainer's process.
+
+    The server is `extra_info["rlvr_url"]`, else `RLVR_SERVER_URL`; the token `RLVR_SERVER_TOKEN`;
+    the spec `extra_info["rlvr_spec"]`, else `RLVR_REWARD_SPEC`, else the server's default."""
+    info = extra_info or {}
+    url = info.get("rlvr_url") or os.environ.get("RLVR_SERVER_URL")
+    if not url:
+        from rlvr.errors import ConfigError
+
+        raise ConfigError("RLVR_SERVER_URL", "set it (or extra_info['rlvr_url']) to the reward server's URL")
+    spec = info.get("rlvr_spec") or os.environ.get("RLVR_REWARD_SPEC") or None
+    client = _client(url, os.environ.get("RLVR_SERVER_TOKEN") or None, spec)
+    return client.rewards([solution_str], [ground_truth])[0]

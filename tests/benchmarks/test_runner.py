@@ -30,7 +30,7 @@ def _config(model, **changes):
         model=model,
         engine="hf",
         engine_options={"batch_size": 4},
-        sampling=SamplingConfig(n=2, max_tokens=8),
+        sampling=SamplingConfig(samples_per_prompt=2, max_new_tokens=8),
         limit=5,
     )
     fields.update(changes)
@@ -111,9 +111,9 @@ def test_resume_after_kill_9_loses_and_duplicates_nothing(tiny_model, tmp_path):
         tiny_model,
         "--engine",
         "hf",
-        "--n",
+        "--samples-per-prompt",
         "2",
-        "--max-tokens",
+        "--max-new-tokens",
         "48",
         "--limit",
         "16",
@@ -147,7 +147,9 @@ def test_resume_after_kill_9_loses_and_duplicates_nothing(tiny_model, tmp_path):
 def test_resuming_with_other_settings_is_refused(finished_run, tiny_model):
     out, _ = finished_run
     with pytest.raises(ConfigError, match="sampling: differs from the run already in"):
-        run_benchmarks(_config(tiny_model, sampling=SamplingConfig(n=3, max_tokens=8)), out)
+        run_benchmarks(
+            _config(tiny_model, sampling=SamplingConfig(samples_per_prompt=3, max_new_tokens=8)), out
+        )
 
 
 @pytest.mark.parametrize(
@@ -167,9 +169,14 @@ def test_bad_input_gives_a_one_line_error(args, message, tmp_path):
 
 def test_a_missing_column_is_named(tmp_path):
     spec = tmp_path / "bad.yaml"
-    spec.write_text(f"path: {DATA / 'custom_rows.jsonl'}\nquestion_col: question\nanswer_col: a\n")
+    spec.write_text(f"path: {DATA / 'custom_rows.jsonl'}\nquestion_field: question\nanswer_field: a\n")
     with pytest.raises(InputFileError, match="no column 'question' for benchmark 'bad'"):
         load_suites(BenchConfig(benchmarks=[str(spec)], model="m"))
+    # the old spellings still work for one release, with a warning naming the new one
+    spec.write_text(f"path: {DATA / 'custom_rows.jsonl'}\nquestion_col: question\nanswer_col: a\n")
+    with pytest.warns(DeprecationWarning, match="use 'question_field'"):
+        with pytest.raises(InputFileError, match="no column 'question' for benchmark 'bad'"):
+            load_suites(BenchConfig(benchmarks=[str(spec)], model="m"))
     spec.write_text("path: x.jsonl\nkind: essay\n")
     with pytest.raises(ConfigError, match="bad.yaml: kind"):
         load_suites(BenchConfig(benchmarks=[str(spec)], model="m"))

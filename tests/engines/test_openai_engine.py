@@ -108,7 +108,9 @@ def test_prompts_and_chats_get_n_real_completions(proxy, faults):
         [{"role": "user", "content": "hello"}],
         [{"role": "user", "content": "q"}, {"role": "assistant", "content": "<think>\n"}],
     ]
-    out = engine(proxy).generate(requests, SamplingConfig(n=3, max_tokens=10, temperature=1.0, seed=1))
+    out = engine(proxy).generate(
+        requests, SamplingConfig(samples_per_prompt=3, max_new_tokens=10, temperature=1.0, seed=1)
+    )
     assert [len(c) for c in out] == [3, 3, 3]
     for completions in out:
         for c in completions:
@@ -121,7 +123,7 @@ def test_429_500_and_a_hang_are_retried(proxy, faults):
     faults.plan = [429, 500, "hang", 503]
     e = engine(proxy, concurrency=1, max_retries=5, timeout_s=2.0)
     start = time.monotonic()
-    out = e.generate(["x", "y"], SamplingConfig(max_tokens=5, temperature=0))
+    out = e.generate(["x", "y"], SamplingConfig(max_new_tokens=5, temperature=0))
     assert [len(c) for c in out] == [1, 1] and all(c[0].tokens >= 1 for c in out)
     assert faults.hits["total"] == 2 + 4  # every fault cost one extra call
     assert time.monotonic() - start < 25  # the hang was cut by the timeout, not waited out
@@ -132,7 +134,7 @@ def test_a_request_that_keeps_failing_raises_after_the_others_are_out(proxy, fau
     e = engine(proxy, concurrency=1, max_retries=2, timeout_s=5.0)
     got = []
     with pytest.raises(EngineError, match="injected 500|500"):
-        for index, _completions in e.stream(["ok one", "BROKEN", "ok two"], SamplingConfig(max_tokens=4)):
+        for index, _completions in e.stream(["ok one", "BROKEN", "ok two"], SamplingConfig(max_new_tokens=4)):
             got.append(index)
     assert sorted(got) == [0, 2]  # the good requests were handed out before the error
     assert faults.hits["marked"] == 3  # first try + 2 retries
@@ -143,4 +145,4 @@ def test_an_unreachable_server_is_an_engine_error():
         "openai", "tiny", base_url=f"http://127.0.0.1:{free_port()}/v1", max_retries=0, timeout_s=2
     )
     with pytest.raises(EngineError):
-        e.generate(["x"], SamplingConfig(max_tokens=2))
+        e.generate(["x"], SamplingConfig(max_new_tokens=2))

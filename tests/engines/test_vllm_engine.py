@@ -19,7 +19,9 @@ def engine(tiny_model):
 def test_one_batch_n_samples_each_request_once(engine):
     requests = ["abc", [{"role": "user", "content": "hello"}], "x" * 40]
     seen = {}
-    for index, completions in engine.stream(requests, SamplingConfig(n=3, max_tokens=12, temperature=1.0)):
+    for index, completions in engine.stream(
+        requests, SamplingConfig(samples_per_prompt=3, max_new_tokens=12, temperature=1.0)
+    ):
         assert index not in seen
         seen[index] = completions
     assert sorted(seen) == [0, 1, 2]
@@ -37,18 +39,18 @@ def test_greedy_tokens_match_transformers(engine, tiny_model):
         [{"role": "user", "content": "2+2?"}],
         [{"role": "user", "content": "q"}, {"role": "assistant", "content": "<think>\n"}],
     ]
-    greedy = SamplingConfig(temperature=0, max_tokens=8)
+    greedy = SamplingConfig(temperature=0, max_new_tokens=8)
     hf = get_engine("hf", tiny_model, dtype="float32", batch_size=1)
     for ours, theirs in zip(engine.generate(requests, greedy), hf.generate(requests, greedy)):
         assert ours[0].token_ids == theirs[0].token_ids
 
 
 def test_a_consumer_that_stops_early_leaves_no_work_behind(engine):
-    stream = engine.stream(["a", "b", "c", "d"], SamplingConfig(max_tokens=200, temperature=1.0))
+    stream = engine.stream(["a", "b", "c", "d"], SamplingConfig(max_new_tokens=200, temperature=1.0))
     next(stream)
     stream.close()
     assert not engine.llm.llm_engine.has_unfinished_requests()
-    assert len(engine.generate(["e"], SamplingConfig(max_tokens=4))[0]) == 1
+    assert len(engine.generate(["e"], SamplingConfig(max_new_tokens=4))[0]) == 1
 
 
 def test_the_runner_on_vllm(engine, tiny_model, tmp_path):
@@ -59,7 +61,7 @@ def test_the_runner_on_vllm(engine, tiny_model, tmp_path):
         model=tiny_model,
         engine="vllm",
         limit=6,
-        sampling=SamplingConfig(n=4, max_tokens=16),
+        sampling=SamplingConfig(samples_per_prompt=4, max_new_tokens=16),
     )
     results = run_benchmarks(config, tmp_path, engine=engine)
     m = results["benchmarks"]["arith"]

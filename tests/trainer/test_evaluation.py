@@ -55,12 +55,13 @@ def test_hf_rollout_evaluates_at_0_every_n_and_the_end(tiny_model, tmp_path):
 
 
 def test_eval_problems_in_the_training_data_are_refused(tiny_model, tmp_path):
-    from rlvr.benchmarks.procedural import generate
+    from rlvr.benchmarks.runner import load_suites
     from rlvr.trainer import GRPOTrainer
+    from rlvr.trainer.evaluation import bench_config
 
     data = tmp_path / "train.jsonl"
     config = tiny_config(tiny_model, data, tmp_path, num_prompts=1, eval=["arith"], eval_limit=3)
-    leaked = generate(3, config.seed)[1]  # the eval's second problem
+    leaked = load_suites(bench_config(config))[0].problems[1]  # the eval's second problem
     data.write_text(json.dumps({"prompt": leaked.question, "answer": leaked.answer}) + "\n")
     with pytest.raises(ConfigError, match="eval.*also in the training data"):
         GRPOTrainer(config, reward=CountLetter())

@@ -44,7 +44,7 @@ def tiny_config(tiny_model, prompts_file, tmp_path, **overrides):
         template="plain",
         num_prompts=4,
         prompts_per_step=2,
-        num_generations=8,
+        samples_per_prompt=8,
         max_new_tokens=8,
         temperature=1.0,
         learning_rate=3e-3,
@@ -133,8 +133,8 @@ def test_mu_passes_kl_and_gspo_run_and_log(tiny_model, prompts_file, tmp_path):
 
 
 def test_bad_config_values_name_the_field(tmp_path):
-    with pytest.raises(ValueError, match="num_generations"):
-        GRPOConfig(model="m", num_generations=1)
+    with pytest.raises(ValueError, match="samples_per_prompt"):
+        GRPOConfig(model="m", samples_per_prompt=1)
     path = tmp_path / "c.yaml"
     path.write_text("model: m\nloss_aggregation: mean\n")
     with pytest.raises(ConfigError, match="loss_aggregation"):

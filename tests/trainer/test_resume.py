@@ -41,7 +41,7 @@ def run_config(tiny_model: str, tmp_path: Path, name: str, **overrides) -> Path:
         template="plain",
         num_prompts=4,
         prompts_per_step=2,
-        num_generations=8,
+        samples_per_prompt=8,
         max_new_tokens=8,
         learning_rate=3e-3,
         steps=4,

@@ -25,30 +25,23 @@ def rollout(sampling_model):
 
 
 def max_gap(rollout, model, tokenizer) -> float:
-    from rlvr.trainer.policy import completion_log_probs, make_batch
+    from rlvr.gpu_check.sync_check import log_prob_gap
 
-    prompt = tokenizer("hello there", add_special_tokens=True).input_ids
-    completion = tokenizer(" abc def", add_special_tokens=False).input_ids
-    theirs = rollout.prompt_log_probs(prompt + completion)[len(prompt) - 1 :]
-    with torch.no_grad():
-        ours = completion_log_probs(model, make_batch([prompt], [completion], tokenizer.pad_token_id))[0][0]
-    return max(abs(a - b) for a, b in zip(theirs, ours.tolist()))
+    return log_prob_gap(rollout, model, tokenizer)
 
 
 def check_sync_after_an_update(rollout, model_path) -> None:
     """One SGD step opens a gap between the engine and the trainer; `sync` must close it."""
+    from rlvr.gpu_check.sync_check import sync_round_trip
     from rlvr.trainer.policy import load_policy
 
     model, tokenizer = load_policy(model_path, "float32", gradient_checkpointing=False)
     assert model.config.tie_word_embeddings  # the push must cope with tensors that share storage
-    assert max_gap(rollout, model, tokenizer) < 1e-4
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
-    ids = torch.tensor([tokenizer("xxxxxxxx").input_ids])
-    model(input_ids=ids, labels=ids).loss.backward()
-    optimizer.step()
-    assert max_gap(rollout, model, tokenizer) > 1e-2  # the engine still has the old weights
-    rollout.sync(model)
-    assert max_gap(rollout, model, tokenizer) < 1e-4
+    check = sync_round_trip(rollout, model, tokenizer)
+    assert check.gap_synced < 1e-4
+    assert check.gap_stale > 1e-2  # the engine still had the old weights
+    assert check.gap_resynced < 1e-4
+    assert check.ok and check.tolerance == 1e-4
 
 
 def test_vllm_samples_softmax_over_temperature_despite_the_generation_config(rollout, sampling_model):
@@ -81,7 +74,7 @@ def test_grpo_with_vllm_rollouts_trains_and_logs(tiny_model, tmp_path):
         template="plain",
         num_prompts=4,
         prompts_per_step=2,
-        num_generations=4,
+        samples_per_prompt=4,
         max_new_tokens=8,
         learning_rate=3e-3,
         steps=2,
@@ -110,8 +103,9 @@ def test_the_engine_runs_in_the_policys_dtype(tiny_model):
     """vLLM's own `auto` is bf16 on CPUs with AMX while the policy trains in fp32 there: the
     engine must get the policy's resolved dtype, or its log-probs differ by ~2e-3 (seen here)."""
     require("vllm")
-    from rlvr.trainer.rollout import engine_settings
+    from rlvr.engines import vllm_settings
+    from rlvr.trainer.rollout import policy_dtype_name
 
     policy_auto = "bfloat16" if torch.cuda.is_available() else "float32"
     for name, expected in (("auto", policy_auto), ("float32", "float32"), ("bfloat16", "bfloat16")):
-        assert engine_settings(tiny_model, name, 0, 64)["dtype"] == expected
+        assert vllm_settings(tiny_model, policy_dtype_name(name), 0, 64)["dtype"] == expected

@@ -94,7 +94,7 @@ def test_grpo_with_a_running_server_trains_and_leaves_it_synced(server, tiny_mod
         template="plain",
         num_prompts=4,
         prompts_per_step=2,
-        num_generations=4,
+        samples_per_prompt=4,
         max_new_tokens=8,
         learning_rate=3e-3,
         steps=2,

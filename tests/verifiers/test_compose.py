@@ -64,3 +64,20 @@ def test_dict_answers_route_per_verifier():
 def test_bad_specs_name_the_problem(spec, field):
     with pytest.raises((ConfigError, UnknownNameError), match=field):
         get_verifier(spec)
+
+
+def test_a_composition_is_a_verifier_everywhere():
+    from rlvr.verifiers import Verifier, get_verifier
+
+    composed = get_verifier("math=1.0,format=0.2;overlong=8:4")
+    assert isinstance(composed, Verifier)
+    assert composed.timeout_s == max(c.verifier.timeout_s for c in composed.components)
+    # the same keyword protocol as a single verifier: lengths go to the penalty, sizes are checked
+    long, short = composed.verify_batch([r"\boxed{2}", r"\boxed{2}"], ["2", "2"], lengths=[8, 1])
+    assert short.score > long.score
+    single = get_verifier("math")
+    assert single.verify_batch([r"\boxed{2}"], ["2"], lengths=[3])[0].correct
+    with pytest.raises(ConfigError, match="lengths"):
+        single.verify_batch([r"\boxed{2}"], ["2"], lengths=[1, 2])
+    # check() composes the components' own checks in-process, with the same score
+    assert composed.check(r"\boxed{2}", "2").score == composed.verify(r"\boxed{2}", "2").score

@@ -94,7 +94,8 @@ def _tokens(s: str) -> list[tuple[str, str]]:
         if not m:
             raise Unsupported(f"unexpected {s[pos : pos + 10]!r}")
         kind = m.lastgroup
-        assert kind is not None
+        if kind is None:  # not reachable with the token regex; a clear refusal rather than an assert
+            raise Unsupported(f"untokenizable {s[pos : pos + 10]!r}")
         out.append((kind, m.group(kind)))
         pos = m.end()
     return out
@@ -337,6 +338,7 @@ def parse_expr(latex: str) -> sympy.Expr:
     return _fallback(latex)
 
 
+_SPACED_DIGITS = re.compile(r"\d\s+\d")
 _NESTED_POWER = re.compile(r"\^\s*\{[^{}]*\^|\^\s*\d{6,}|\^\s*\{\s*\d{6,}")
 
 
@@ -346,6 +348,8 @@ def _fallback(latex: str) -> sympy.Expr:
 
     if _NESTED_POWER.search(latex):
         raise TooLarge("nested or huge exponent")
+    if _SPACED_DIGITS.search(latex):  # "1 2 3" is a list or a typo, never the product 6
+        raise ValueError(f"numbers side by side in {latex[:80]!r}")
     try:
         value = latex2sympy(latex, conversion_config=ConversionConfig(lowercase_symbols=False))
     except TooLarge:

@@ -10,6 +10,13 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+# `\\frac` written with a doubled backslash (an escaping slip in JSON or Python sources): the
+# LaTeX line break `\\` is never followed directly by a command name in an answer
+_DOUBLED_BACKSLASH = re.compile(
+    r"(?<!\\)\\\\(?=(?:frac|dfrac|tfrac|sqrt|left|right|pi|le|ge|leq|geq|boxed|cdot|times|text)\b)"
+)
+# `11,\! 111,\! 100`: a thousands separator written with a negative thin space, then a space
+_THIN_THOUSANDS = re.compile(r"(?<=\d),\\!\s*(?=\d{3}(?!\d))")
 _DELETE = [
     "\\displaystyle",
     "\\textstyle",
@@ -34,6 +41,11 @@ _REPLACE = [
     ("\\cfrac", "\\frac"),
     ("\\dbinom", "\\binom"),
     ("\\tbinom", "\\binom"),
+    (">=", "\\geq "),
+    ("<=", "\\leq "),
+    ("!=", "\\neq "),
+    ("≠", "\\neq "),
+    ("\\ne ", "\\neq "),
     ("\\le ", "\\leq "),
     ("\\ge ", "\\geq "),
     ("\\leqslant", "\\leq"),
@@ -63,7 +75,7 @@ _REPLACE = [
     ("\\mp", "\\pm"),
 ]
 _DEGREES = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree")
-_CURRENCY_PERCENT = re.compile(r"\\\$|\$|\\%|%|\\euro|€|£|¥")
+_CURRENCY_PERCENT = re.compile(r"\\\$|\$|\\%|%|\\euro|€|£|¥|(?<=\d)\s*(?:pct|percentage)\b")
 _TEXT_CMD = re.compile(
     r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mbox|mathit|textnormal|operatorname)\s*\{([^{}]*)\}"
 )
@@ -76,11 +88,14 @@ _LONG_UNITS = (
 )
 # one- and two-letter units are only units when set in \text{} / \mathrm{}: "3m" may be 3 times m
 _SHORT_UNITS = r"(?:m|s|g|l|in|mi|rad|h)"
+_SQUARE_UNITS = r"(?:[kcm]?m[²³])"  # 5 m², 3 cm³: a unit wherever it is written
 _TRAILING_UNIT = re.compile(
-    r"(?<=[\d}).\s])\s*(?:(?:\\(?:text|mathrm|mbox)\{\s*)?"
+    r"(?<=[\d}).\s])\s*(?:(?:\\(?:text|mathrm|mbox|textnormal)\{\s*)?"
     + _LONG_UNITS
-    + r"|\\(?:text|mathrm|mbox)\{\s*"
+    + r"|\\(?:text|mathrm|mbox|textnormal)\{\s*"
     + _SHORT_UNITS
+    + r"|"
+    + _SQUARE_UNITS
     + r")\.?\s*\}?(?:\s*\^\s*\{?[23]\}?)?\s*$",
     re.IGNORECASE,
 )
@@ -99,6 +114,10 @@ _APPROX_PREFIX = re.compile(r"^(?:\\approx|≈|~|about|approximately)\s*", re.IG
 def normalize(answer: str) -> str:
     """Canonical text of an answer; equal strings mean equal answers."""
     s = answer.strip()
+    if "\\\\" in s:
+        s = _DOUBLED_BACKSLASH.sub(r"\\", s)
+    if ",\\!" in s:
+        s = _THIN_THOUSANDS.sub("", s)
     for token in _DELETE:
         if token in s:
             s = s.replace(token, " " if token in ("\\quad", "\\qquad") else "")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-_INT = r"\d+|\d{1,3}(?:,\d{3})+"
+_INT = r"\d+|[1-9]\d{0,2}(?:,\d{3})+"
 _DEC = rf"(?:{_INT})(?:\.\d*)?|\.\d+"
 _SIGN = r"[+-]?"
 _PLAIN = re.compile(rf"({_SIGN})({_DEC})")
@@ -80,26 +80,71 @@ def parse_number(s: str) -> Number | None:
     return None
 
 
-def numbers_equal(a: Number, b: Number, rel_tol: float) -> bool:
-    """Exact comparison, with `rel_tol` only when a side is a decimal approximation."""
+_DECIMAL_COMMA = re.compile(r"([+-]?)(\d+),(\d+)")
+
+
+def decimal_comma(s: str) -> Number | None:
+    """`1,22` or `1000,99` -> 1.22, 1000.99: a comma that cannot be a thousands separator.
+
+    Only asked when the other side is a single number, so `1,2` stays a list elsewhere."""
+    m = _DECIMAL_COMMA.fullmatch(s.strip())
+    if not m or _PLAIN.fullmatch(s.strip()):
+        return None
+    sign, whole, frac = m.groups()
+    return Number((-1 if sign == "-" else 1) * Fraction(f"{whole}.{frac}"), True)
+
+
+def numbers_equal(a: Number, b: Number, rel_tol: float, rounding: int | None = None) -> bool:
+    """Exact comparison, with `rel_tol` only when a side is a decimal approximation; with
+    `rounding`, a decimal also matches when both values round to the same `rounding` places."""
     if a.value == b.value:
         return True
     if not (a.decimal or b.decimal):
         return False
+    if rounding is not None and round(a.value, rounding) == round(b.value, rounding):
+        return True
     scale = max(abs(a.value), abs(b.value))
     return abs(a.value - b.value) <= Fraction(repr(rel_tol)) * scale
 
 
 def is_percent(raw: str) -> bool:
-    return bool(re.search(r"\\?%|\\text\{\s*percent\s*\}|\bpercent\b", raw))
+    return bool(re.search(r"\\?%|\\text\{\s*percent\s*\}|\bpercent(?:age)?\b|\bpct\b", raw))
 
 
-def numbers_match(pred: Number, gold: Number, pred_percent: bool, gold_percent: bool, rel_tol: float) -> bool:
+def numbers_match(
+    pred: Number,
+    gold: Number,
+    pred_percent: bool,
+    gold_percent: bool,
+    rel_tol: float,
+    rounding: int | None = None,
+) -> bool:
     """`numbers_equal`, and when exactly one side is a percentage, also its value / 100:
     `25\\%` answers `\\frac14`, and `0.25` answers `25\\%`."""
-    if numbers_equal(pred, gold, rel_tol):
+    if numbers_equal(pred, gold, rel_tol, rounding):
         return True
     if pred_percent == gold_percent:
         return False
     pct, other = (pred, gold) if pred_percent else (gold, pred)
-    return numbers_equal(Number(pct.value / 100, pct.decimal), other, rel_tol)
+    return numbers_equal(Number(pct.value / 100, pct.decimal), other, rel_tol, rounding)
+
+
+_CLOCK = re.compile(r"(\d{1,2}):([0-5]\d)(?::[0-5]\d)?\s*(a\.?m\.?|p\.?m\.?)?", re.IGNORECASE)
+
+
+@lru_cache(maxsize=65536)
+def clock_time(s: str) -> tuple[int, int] | None:
+    """`12:00`, `1:30 pm` -> (hours, minutes) on a 24-hour clock: a time, not the ratio 12/0.
+
+    Only `h:mm` with two-digit minutes below 60 is a time; `3:2` stays a ratio."""
+    m = _CLOCK.fullmatch(s.strip())
+    if not m:
+        return None
+    hours, minutes, half = int(m.group(1)), int(m.group(2)), (m.group(3) or "").lower()
+    if hours > 24 or (half and not 1 <= hours <= 12):
+        return None
+    if half.startswith("p") and hours != 12:
+        hours += 12
+    elif half.startswith("a") and hours == 12:
+        hours = 0
+    return hours, minutes

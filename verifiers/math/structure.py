@@ -8,7 +8,7 @@ solutions, `x=5` an assignment, and `2 < x \\le 5` the interval `(2, 5]`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .normalize import unwrap_text
@@ -43,6 +43,7 @@ class Interval:
     lo: str
     hi: str
     right_closed: bool
+    relation: bool = field(default=False, compare=False)  # written as an inequality, `x > 2`
 
 
 @dataclass(frozen=True)
@@ -59,20 +60,37 @@ class Matrix:
 class Equation:
     lhs: str
     rhs: object  # node
+    member: bool = False  # `x \\in S` rather than `x = S`
 
 
-Node = Leaf | Text | Choice | Seq | Interval | Union | Matrix | Equation
+@dataclass(frozen=True)
+class Chain:
+    """`x = 5+5+1 = 11` or `x = 1/3 \\approx 0.33`: a label, the exact parts, the approximations."""
+
+    label: str | None
+    exact: tuple
+    approx: tuple
+
+
+Node = Leaf | Text | Choice | Seq | Interval | Union | Matrix | Equation | Chain
 
 _CHOICE = re.compile(r"^\(?\s*([A-J])\s*\)?(?:\s.*|:.*)?$", re.DOTALL)
 _CHOICE_ONLY = re.compile(r"^\(?\s*([A-J])\s*\)?$")
 _TEXT_WHOLE = re.compile(r"^\\(?:text|textbf|mbox|textrm|mathrm)\s*\{([^{}]*)\}$")
 _MATRIX = re.compile(r"^\\begin\{pmatrix\}(.*)\\end\{pmatrix\}$", re.DOTALL)
 _OR = re.compile(
-    r"\\text\{\s*or\s*\}|\\(?:quad|qquad)?\s*\bor\b|\\lor|\\vee|\s+or\s+|\\text\{\s*and\s*\}|\s+and\s+"
+    r"\\text\{\s*or\s*\}|\\(?:quad|qquad)?\s*\bor\b|\\lor|\\vee|\s+or\s+|(?<=[)\]}])\s*or\s*(?=[(\[{])|\\text\{\s*and\s*\}|\s+and\s+"
 )
-_INEQ = re.compile(r"(\\leq|\\geq|<|>|\\le\b|\\ge\b)")
+_INEQ = re.compile(r"(\\leq|\\geq|\\neq|<|>|\\le\b|\\ge\b)")
 _IN = re.compile(r"\\in(?![a-zA-Z])")
 _OPENERS = {"(": ")", "[": "]", "{": "}", "\\{": "\\}", "\\langle": "\\rangle"}
+_NAME = r"(?:[a-zA-Z](?:_\{?\w+\}?)?|\\[a-zA-Z]+)"
+_NAME_TUPLE = re.compile(rf"^\(\s*{_NAME}(?:\s*,\s*{_NAME})+\s*\)$")  # (p, q) = (3, 2)
+_SUBSCRIPT = re.compile(r"_\{[^{}]*\}|_\w")
+_LABEL_MARKUP = re.compile(
+    r"\\(?:frac|dfrac|overline|angle|text|mathrm|operatorname|vert|lvert|rvert|mid)\b|[{}|:\s]"
+)
+_APPROX = "\\approx"
 _SIMPLE_LHS = re.compile(
     r"^(?:[a-zA-Z](?:_\{?\w+\}?)?|\\[a-zA-Z]+|[a-zA-Z]\s*\([a-zA-Z]\)|[a-zA-Z]\s*\(\s*[-\d.]+\s*\))$"
 )
@@ -164,9 +182,13 @@ def parse_structure(s: str) -> Node:
     if s in ("\\emptyset", "\\{\\emptyset\\}", "\\{ \\}"):
         return Seq("set", ())
     m = _MATRIX.match(s)
-    if m:
+    if m and "\\begin{pmatrix}" not in m.group(1):  # one matrix, not a sum or product of two
         rows = [r for r in re.split(r"\\\\", m.group(1)) if r.strip()]
         return Matrix(tuple(tuple(parse_structure(c.strip()) for c in r.split("&")) for r in rows))
+    member = _IN.split(s)
+    if len(member) == 2 and is_simple_lhs(member[0]) and member[1].strip():
+        # x \in [1,2] means x = [1,2]
+        return Equation(member[0].strip(), parse_structure(member[1].strip()), member=True)
     cup_parts = split_top(s, "\\cup") if "\\cup" in s else []
     if len(cup_parts) > 1 and all(cup_parts):
         parts = [parse_structure(p) for p in cup_parts]
@@ -188,7 +210,9 @@ def parse_structure(s: str) -> Node:
         nodes = [parse_structure(p) for p in or_parts]
         if all(isinstance(n, Interval | Union) for n in nodes):
             return Union(tuple(i for n in nodes for i in (n.parts if isinstance(n, Union) else (n,))))
-        return Seq("list", tuple(nodes))
+        # `21, 16 or 11`: one flat list of solutions
+        flat = [i for n in nodes for i in (n.items if isinstance(n, Seq) and n.kind == "list" else (n,))]
+        return Seq("list", tuple(flat))
     inequality = _inequality(s)
     if inequality is not None:
         return inequality
@@ -202,6 +226,8 @@ def parse_structure(s: str) -> Node:
     if enclosed is not None:
         opener, inner, closer = enclosed
         items = split_top(inner) if inner else []
+        if len(items) == 1 and opener == "(" and ";" in inner:
+            items = split_top(inner, ";")  # (0;-2;6): a point written with semicolons
         if opener == "\\{":
             return Seq("set", tuple(parse_structure(x) for x in items))
         if opener == "{":
@@ -218,19 +244,18 @@ def parse_structure(s: str) -> Node:
             return Seq("tuple", tuple(parse_structure(x) for x in items))
         if len(items) >= 2 and opener == "[" and closer == "]":
             return Seq("tuple", tuple(parse_structure(x) for x in items))
-    items = split_top(s)
-    if len(items) > 1 and all(items):
-        return Seq("list", tuple(parse_structure(x) for x in items))
     semis = split_top(s, ";")
     if len(semis) > 1 and all(semis):
         return Seq("list", tuple(parse_structure(x) for x in semis))
-    member = _IN.split(s)
-    if len(member) == 2 and is_simple_lhs(member[0]) and member[1].strip():
-        return Equation(member[0].strip(), parse_structure(member[1].strip()))  # x \in [1,2] means x = [1,2]
-    if "=" in s and s.count("=") == 1 and "\\leq" not in s and "\\geq" not in s:
-        lhs, rhs = (p.strip() for p in s.split("="))
-        if lhs and rhs:
-            return Equation(lhs, parse_structure(rhs))
+    items = split_top(s)
+    if len(items) > 1 and all(items):
+        return _named_or_list(tuple(parse_structure(x) for x in items))
+    chain = _chain(s)
+    if chain is not None:
+        return chain
+    sides = split_top(s, "=") if "=" in s and "\\leq" not in s and "\\geq" not in s else []
+    if len(sides) == 2 and all(sides):  # `=` inside braces (\sum_{k=0}) does not count
+        return Equation(sides[0], parse_structure(sides[1]))
     if "\\text" in s or "\\mbox" in s or "\\textbf" in s:
         inner = unwrap_text(s).strip()
         if inner != s:
@@ -238,6 +263,46 @@ def parse_structure(s: str) -> Node:
                 return Text(inner)
             return parse_structure(inner)
     return Leaf(s)
+
+
+def _named_or_list(items: tuple) -> Seq:
+    """`p=5, q=2` (distinct names) is one named answer; `x=1, x=2` is a list of solutions."""
+    names = [normalize_name(i.lhs) for i in items if isinstance(i, Equation) and is_simple_lhs(i.lhs)]
+    if len(names) == len(items) and len(set(names)) == len(names):
+        return Seq("named", items)
+    return Seq("list", items)
+
+
+def normalize_name(name: str) -> str:
+    return re.sub(r"[\s{}]", "", name)
+
+
+def _chain(s: str) -> Chain | None:
+    """`x = 5+5+1 = 11`, `x \\approx 11`, `x = 1/3 \\approx 0.33`: more than one value stated."""
+    if s.count("=") < 2 and _APPROX not in s:
+        return None
+    head, *approx = split_top(s, _APPROX) if _APPROX in s else [s]
+    exact = split_top(head, "=") if "=" in head else [head]
+    if not all(exact) or not all(approx):
+        return None
+    label = None
+    if len(exact) > 1 and is_label(exact[0]) or len(exact) == 1 and approx and is_label(exact[0]):
+        label, exact = exact[0], exact[1:]
+    if len(exact) + len(approx) < 2:
+        return None  # one value: an ordinary equation
+    return Chain(label, tuple(exact), tuple(approx))
+
+
+def is_label(lhs: str) -> bool:
+    """A name whose value the answer states: `x`, `f(x)`, `(p,q)`, `AB`, `|AB|`, `V_1:V_2`,
+    `\\frac{NO}{BO}`.  No digits outside subscripts and no operators: `a+3z` is an equation."""
+    s = lhs.strip()
+    if is_simple_lhs(s) or _NAME_TUPLE.match(s):
+        return True
+    if any(op in s for op in "+-*^=<>!"):
+        return False
+    bare = _LABEL_MARKUP.sub("", _SUBSCRIPT.sub("", s))
+    return bool(re.fullmatch(r"[A-Za-z]{1,8}", bare))
 
 
 def _leaf_text(node: Node) -> str:
@@ -253,28 +318,77 @@ def _inequality(s: str) -> Interval | None:
     ops = pieces[1::2]
     if not all(terms):
         return None
-    norm_ops = [("<=" if op in ("\\leq", "\\le") else ">=" if op in ("\\geq", "\\ge") else op) for op in ops]
+    flip = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "!=": "!="}
+    norm_ops = [
+        "<="
+        if op in ("\\leq", "\\le")
+        else ">="
+        if op in ("\\geq", "\\ge")
+        else "!="
+        if op == "\\neq"
+        else op
+        for op in ops
+    ]
     if len(terms) == 2:
+        op = norm_ops[0]
+        if _is_negated_variable(terms[0]) and not _is_variable(terms[1]):  # -x > -1  ->  x < 1
+            terms, op = [terms[0].strip()[1:].strip(), f"-({terms[1]})"], flip[op]
+        elif _is_negated_variable(terms[1]) and not _is_variable(terms[0]):
+            terms, op = [f"-({terms[0]})", terms[1].strip()[1:].strip()], flip[op]
         var_left = _is_variable(terms[0])
         var_right = _is_variable(terms[1])
         if var_left == var_right:
             return None
-        op = norm_ops[0]
         if var_right:  # 3 > x  ->  x < 3
-            op = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}[op]
+            op = flip[op]
         bound = terms[1] if var_left else terms[0]
+        if op == "!=":  # x != 3: everything but 3
+            return Union(
+                (
+                    Interval(False, "-\\infty", bound, False, True),
+                    Interval(False, bound, "\\infty", False, True),
+                )
+            )
         if op in ("<", "<="):
-            return Interval(False, "-\\infty", bound, op == "<=")
-        return Interval(op == ">=", bound, "\\infty", False)
-    if not _is_variable(terms[1]) or len(set(o[0] for o in norm_ops)) != 1:
+            return Interval(False, "-\\infty", bound, op == "<=", True)
+        return Interval(op == ">=", bound, "\\infty", False, True)
+    if "!=" in norm_ops or len(set(o[0] for o in norm_ops)) != 1:
         return None
     if norm_ops[0][0] == "<":
-        return Interval(norm_ops[0] == "<=", terms[0], terms[2], norm_ops[1] == "<=")
-    return Interval(norm_ops[1] == ">=", terms[2], terms[0], norm_ops[0] == ">=")
+        lo, hi, lo_closed, hi_closed = terms[0], terms[2], norm_ops[0] == "<=", norm_ops[1] == "<="
+    else:
+        lo, hi, lo_closed, hi_closed = terms[2], terms[0], norm_ops[1] == ">=", norm_ops[0] == ">="
+    if _is_variable(terms[1]):
+        return Interval(lo_closed, lo, hi, hi_closed, True)
+    if _is_abs_variable(terms[1]) and _NONNEGATIVE.fullmatch(lo):
+        # 1 <= |z| <= 3/2: two intervals, mirrored around 0
+        return Union(
+            (
+                Interval(hi_closed, f"-{hi}", f"-{lo}", lo_closed, True),
+                Interval(lo_closed, lo, hi, hi_closed, True),
+            )
+        )
+    return None
+
+
+_NONNEGATIVE = re.compile(r"\d+(?:\.\d+)?|\\frac\{\d+\}\{\d+\}|\d+/\d+")
+
+
+def _is_abs_variable(term: str) -> bool:
+    t = term.strip()
+    return len(t) > 2 and t[0] == t[-1] == "|" and _is_variable(t[1:-1].strip())
+
+
+def _is_negated_variable(term: str) -> bool:
+    t = term.strip()
+    return t.startswith("-") and _is_variable(t[1:].strip())
 
 
 def _is_variable(term: str) -> bool:
-    return bool(re.fullmatch(r"[a-zA-Z](?:_\{?\w+\}?)?|\\[a-zA-Z]+", term)) and term not in (
+    """`x`, `a_1`, `\\theta`, `f(x)`: what an inequality constrains."""
+    return bool(
+        re.fullmatch(r"[a-zA-Z](?:_\{?\w+\}?)?|\\[a-zA-Z]+|[a-zA-Z]\s*\(\s*[a-zA-Z]\s*\)", term)
+    ) and term not in (
         "\\infty",
         "\\pi",
     )
