@@ -81,6 +81,27 @@ class TrainingEvaluator:
         check_no_overlap([p.question for p in trainer.problems], self.suites)
         self.root = Path(trainer.config.output_dir) / "eval"
 
+    def longest_request(self, tokenizer: Any) -> int:
+        """Tokens of the longest eval prompt and its new-token limit: the rollout engine's context
+        must hold the evaluation too."""
+        from rlvr.benchmarks.templates import render_prompt
+        from rlvr.engines import prompt_token_ids
+
+        c = self.config
+        longest = max(
+            len(
+                prompt_token_ids(
+                    tokenizer,
+                    render_prompt(
+                        p.question, c.template, kind=s.kind, as_written=s.as_written, think=c.think
+                    ),
+                )
+            )
+            for s in self.suites
+            for p in s.problems
+        )
+        return longest + c.sampling.max_new_tokens
+
     def engine(self) -> Any:
         rollout = self.trainer.rollout
         kind = self.trainer.config.rollout

@@ -135,8 +135,10 @@ class GRPOTrainer:
         return rollout
 
     def _max_len(self) -> int:
-        longest = max(len(self._encode(p)) for p in self.problems)
-        return longest + self.config.max_new_tokens + 8
+        longest = max(len(self._encode(p)) for p in self.problems) + self.config.max_new_tokens
+        if self.evaluator is not None:
+            longest = max(longest, self.evaluator.longest_request(self.tokenizer))
+        return longest + 8
 
     def problem_at(self, index: int) -> Problem:
         """The index-th problem of the training order: epochs of a fresh shuffle, each fixed by the
