@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 
 from rlvr.benchmarks import load_problems, render_prompt
+from rlvr.errors import ConfigError
 from rlvr.integrations.trl import reward_func
+from rlvr.models import require_local_model
 
 
 def main() -> None:
@@ -29,6 +31,10 @@ def main() -> None:
     parser.add_argument("--vllm", action="store_true", help="TRL's colocated vLLM generation (GPU)")
     parser.add_argument("--output-dir", default="runs/trl_grpo_arith")
     args = parser.parse_args()
+    try:  # one line naming the command that prepares the model, not a transformers traceback
+        require_local_model(args.model, field="--model")
+    except ConfigError as exc:
+        raise SystemExit(str(exc)) from None
 
     import torch
     from datasets import Dataset

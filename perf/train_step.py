@@ -155,6 +155,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         return child(args)
+    from rlvr.errors import ConfigError
+    from rlvr.models import require_local_model
+
+    try:  # one line naming the command that prepares the model, not a transformers traceback
+        require_local_model(args.model, field="--model")
+    except ConfigError as exc:
+        sys.exit(str(exc))
     work = Path(tempfile.mkdtemp(prefix="rlvr-train-step-"))
     medians = {}
     extra = ["rlvr-vllm-shared", "rlvr-vllm_server-shared"] if args.vllm else []

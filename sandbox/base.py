@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from rlvr.errors import ConfigError
 
+from .health import Health, SandboxStats
 from .languages import LANGUAGES
 from .types import ExecRequest, ExecResult
+
+_HEALTH_INIT = threading.Lock()
 
 
 class Sandbox(BaseModel):
@@ -24,6 +28,14 @@ class Sandbox(BaseModel):
 
     timeout_s: float = Field(5.0, gt=0, le=600, description="Default wall-clock limit per run.")
     memory_mb: int = Field(512, ge=16, le=65536, description="Default memory limit per run.")
+    health_streak: int = Field(
+        5,
+        ge=0,
+        description="Timeouts in a row after a run cut short that make the pool replace its "
+        "workers and retry the run once (0: never; a timeout whose program had ended always does).",
+    )
+
+    _health: Health | None = PrivateAttr(None)
 
     def run(
         self,
@@ -49,7 +61,27 @@ class Sandbox(BaseModel):
             timeout_s=self.timeout_s if timeout_s is None else timeout_s,
             memory_mb=self.memory_mb if memory_mb is None else memory_mb,
         )
-        return self._run_one(request)
+        return self._run_checked(request)
+
+    def stats(self) -> SandboxStats:
+        """Runs, timeouts, suspect timeouts, recoveries and replaced workers so far."""
+        return self._health_state().stats()
+
+    def _health_state(self) -> Health:
+        with _HEALTH_INIT:
+            if self._health is None:
+                self._health = Health(self.health_streak)
+            return self._health
+
+    def _run_checked(self, request: ExecRequest) -> ExecResult:
+        """One run, retried once on fresh workers when its timeout is suspect (sandbox.health)."""
+        health = self._health_state()
+        result = self._run_one(request)
+        if health.needs_recovery(result):
+            replaced = self._replace_workers()
+            result = self._run_one(request)
+            health.recovered(replaced, result)
+        return result
 
     def run_many(
         self, requests: Sequence[ExecRequest | dict], concurrency: int | None = None
@@ -63,6 +95,11 @@ class Sandbox(BaseModel):
     def _run_one(self, request: ExecRequest) -> ExecResult:
         """Run one validated request; each backend implements this."""
         raise NotImplementedError
+
+    def _replace_workers(self) -> int:
+        """Replace the pool's workers or containers (idle ones now, busy ones when they come
+        back); how many.  Backends with a pool implement this."""
+        return 0
 
 
 def compile_failure(compiled: ExecResult) -> ExecResult:

@@ -6,8 +6,12 @@ limits, an init as PID 1 and no host environment.  A run is three short execs:
 unpack the files (a tar on stdin), run the program through a wrapper, and in
 every case clean up: `kill -9 -1` ends every process of the sandbox user but
 PID 1 (daemons included) and both tmpfs are emptied, so runs cannot see each
-other.  Time limits and the output cap are enforced here, on the exec's socket;
-a container whose cleanup fails is replaced.  Containers are removed on close,
+other.  Time limits and the output cap are enforced here, on the exec's socket:
+a run cut short is killed from the host through the container's cgroup, or,
+where its processes cannot be seen from here (rlvr in another pid namespace
+than the daemon, rootless Docker), by the wrapper's own `timeout -s KILL` one
+second after the limit, and the exec is waited for.  A container whose cleanup
+fails is replaced.  Containers are removed on close,
 at exit, and by label when a crashed process left some behind.
 """
 
@@ -31,12 +35,25 @@ from pydantic import Field, PrivateAttr
 from rlvr.errors import ConfigError
 
 from .base import Sandbox, classify, compile_failure
+from .health import mark_ended
 from .languages import LANGUAGES
 from .types import ExecRequest, ExecResult
 
 LABEL = "rlvr.sandbox"
 USER = "65534:65534"
-_CLEANUP = "kill -9 -1 2>/dev/null; find /work /tmp /dev/shm -mindepth 1 -delete 2>/dev/null"
+# Kill every process of the sandbox user but PID 1 and this shell, and wait (builtins only:
+# a fork can fail while the pids limit is full) until none is left but zombies that PID 1
+# does not reap (their parent is outside: another exec), so that the next run does not race
+# dying processes for the pids limit.  `$busy` is left set when some survived.
+_CLEANUP = (
+    "alive() { for p in /proc/[0-9]*; do p=${p#/proc/}; [ $p = 1 ] || [ $p = $$ ] || "
+    "{ read -r st 2>/dev/null < /proc/$p/stat || continue; set -- ${st##*) }; "
+    '[ "$1" = Z ] && [ "$2" != 1 ] || return 0; }; done; return 1; }; '
+    "kill -9 -1 2>/dev/null; i=0; while alive && [ $i -lt 500 ]; do kill -9 -1 2>/dev/null; i=$((i+1)); done; "
+    "busy=; if alive; then busy=1; fi; find /work /tmp /dev/shm -mindepth 1 -delete 2>/dev/null"
+)
+_CLEANUP_CHECKED = _CLEANUP + '; [ -z "$busy" ]'  # fails when a process survived
+_GRACE_S = 0.2  # the wrapper kills the program itself this long after the limit
 
 
 def _wrapper(clean_before: bool, clean_after: bool) -> str:
@@ -48,8 +65,9 @@ def _wrapper(clean_before: bool, clean_after: bool) -> str:
             _CLEANUP if clean_before else "",
             "cd /work || exit 125",
             'if [ -n "$RLVR_FILES" ]; then printf %s "$RLVR_FILES" | base64 -d | tar -x -C /work || exit 124; fi',
-            "unset RLVR_FILES",
-            '"$@"',
+            'limit="$RLVR_LIMIT_S"',
+            "unset RLVR_FILES RLVR_LIMIT_S",
+            'timeout -s KILL "$limit" "$@"',
             "code=$?",
             _CLEANUP if clean_after else "",
             "exit $code",
@@ -92,6 +110,7 @@ class DockerSandbox(Sandbox):
     _pools: dict[int, queue.Queue] = PrivateAttr(default_factory=dict)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _all: list = PrivateAttr(default_factory=list)
+    _unclean: set[str] = PrivateAttr(default_factory=set)  # ids of containers to replace
 
     def model_post_init(self, __context: Any) -> None:
         try:
@@ -123,13 +142,17 @@ class DockerSandbox(Sandbox):
 
     # ------------------------------------------------------------------ pool
     def _container(self, memory_mb: int):
-        with self._lock:
-            pool = self._pools.setdefault(memory_mb, queue.Queue())
-            if pool.empty() and sum(1 for c in self._all if c[1] == memory_mb) < self.pool_size:
-                container = self._start(memory_mb)
-                self._all.append((container, memory_mb))
-                return container
-        return pool.get()
+        while True:  # a container replaced while we wait frees a slot instead of coming back
+            with self._lock:
+                pool = self._pools.setdefault(memory_mb, queue.Queue())
+                if pool.empty() and sum(1 for c in self._all if c[1] == memory_mb) < self.pool_size:
+                    container = self._start(memory_mb)
+                    self._all.append((container, memory_mb))
+                    return container
+            try:
+                return pool.get(timeout=0.1)
+            except queue.Empty:
+                continue
 
     def _start(self, memory_mb: int):
         container = self._client.containers.run(
@@ -148,7 +171,7 @@ class DockerSandbox(Sandbox):
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
             environment={},
-            labels={LABEL: str(os.getpid())},
+            labels={LABEL: _owner()},
             hostname="sandbox",
         )
         container.reload()  # attrs["State"]["Pid"]: the init, which cleanup must spare
@@ -177,9 +200,9 @@ class DockerSandbox(Sandbox):
         client = docker.from_env()
         removed = 0
         for c in client.containers.list(all=True, filters={"label": LABEL}):
-            pid = int(c.labels.get(LABEL, "0") or 0)
-            if pid and _alive(pid):
-                continue
+            pid, _, namespace = c.labels.get(LABEL, "").partition("@")
+            if not pid.isdigit() or namespace != _pid_namespace() or _alive(int(pid)):
+                continue  # alive, or of another pid namespace, where this PID names another process
             _remove(c)
             removed += 1
         return removed
@@ -219,22 +242,22 @@ class DockerSandbox(Sandbox):
             result = self._exec(
                 container, ["sh", "-c", step, "run", *spec.run], stdin.encode(), timeout_s, env_files
             )
-            # the wrapper cleaned up itself unless it was cut short or killed by the program
-            needs_cleanup = (
-                result.status in ("timeout", "output_limit", "sandbox_error") or result.exit_code == 137
-            )
+            # the wrapper cleaned up itself unless it was killed (by the program or the OOM
+            # killer); a run cut short was stopped in _exec
+            needs_cleanup = result.status == "sandbox_error" or result.exit_code == 137
             return result
         except Exception as exc:  # the daemon went away, the container died
             healthy = False
             return ExecResult(status="sandbox_error", stderr=f"{type(exc).__name__}: {exc}")
         finally:
             if healthy and needs_cleanup and not _kill_all_but_init(container):
-                try:  # no access to the container's cgroup (rootless Docker): clean from inside
-                    healthy = (
-                        self._exec(container, ["sh", "-c", _CLEANUP + "; exit 0"], b"", 10.0).status == "ok"
-                    )
+                try:  # its processes cannot be seen from here: clean from inside
+                    healthy = self._exec(container, ["sh", "-c", _CLEANUP_CHECKED], b"", 10.0).status == "ok"
                 except Exception:
                     healthy = False
+            if container.id in self._unclean:
+                self._unclean.discard(container.id)
+                healthy = False
             self._release(container, memory_mb, healthy)
 
     def _exec(
@@ -242,7 +265,9 @@ class DockerSandbox(Sandbox):
     ) -> ExecResult:
         api = self._client.api
         oom_before = _oom_kills(container.id)
-        env = {"RLVR_FILES": files_b64} if files_b64 else None
+        env = {"RLVR_LIMIT_S": f"{timeout_s + _GRACE_S:.3f}"}
+        if files_b64:
+            env["RLVR_FILES"] = files_b64
         exec_id = api.exec_create(
             container.id,
             argv,
@@ -258,13 +283,17 @@ class DockerSandbox(Sandbox):
         raw: socket.socket = sock._sock
         stdout, stderr, timed_out, overflow = _communicate(raw, stdin, timeout_s, self.max_output_bytes)
         duration = time.monotonic() - start
+        ended = timed_out and _nothing_running(container)  # the verdict was lost on the way
         if timed_out or overflow:
-            if not _kill_all_but_init(container):
-                _kill_exec(api, exec_id)
+            if _kill_all_but_init(container):
+                _drain(raw, 2.0)
+            elif not _drain(raw, start + timeout_s + _GRACE_S + 5.0 - time.monotonic()):
+                # the wrapper's own kill did not end it either
+                self._unclean.add(container.id)
         sock.close()
         # after a timeout or overflow the status is decided: do not wait on a busy daemon
         exit_code = None if timed_out or overflow else _wait_exit(api, exec_id)
-        return classify(
+        result = classify(
             exit_code=exit_code,
             stdout=stdout,
             stderr=stderr,
@@ -274,6 +303,23 @@ class DockerSandbox(Sandbox):
             oom=_oom_kills(container.id) > oom_before,
             cap=self.max_output_bytes,
         )
+        return mark_ended(result) if ended else result
+
+    def _replace_workers(self) -> int:
+        """Remove the idle containers now and the busy ones when they come back; new ones
+        start on demand."""
+        with self._lock:
+            idle = []
+            for pool in self._pools.values():
+                while not pool.empty():
+                    idle.append(pool.get_nowait())
+            idle_ids = {c.id for c in idle}
+            busy = {c.id for c, _ in self._all if c.id not in idle_ids}
+            self._unclean.update(busy)
+            self._all = [(c, m) for c, m in self._all if c.id not in idle_ids]
+        for container in idle:
+            _remove(container)
+        return len(busy) + len(idle)
 
 
 def _tar(files: dict[str, bytes]) -> bytes:
@@ -345,17 +391,42 @@ def _communicate(
     return bytes(out), bytes(err), timed_out, overflow
 
 
-def _kill_exec(api, exec_id: str) -> None:
-    """Kill the exec's process tree from the host (its PID is a host PID)."""
-    try:
-        pid = api.exec_inspect(exec_id).get("Pid") or 0
-    except Exception:
-        return
-    if pid > 0:
+def _drain(raw: socket.socket, wait_s: float) -> bool:
+    """Read a stopped exec's stream to its end; False when it did not end in time.  Closed
+    early, the rest of its output stays in containerd's pipes, and containerd then reports
+    the exit of the container's *next* exec seconds late: that run would look like a timeout
+    although it finished (issue 14)."""
+    deadline = time.monotonic() + wait_s
+    with selectors.DefaultSelector() as sel:
+        sel.register(raw, selectors.EVENT_READ)
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not sel.select(remaining):
+                continue
+            try:
+                if not raw.recv(1 << 20):
+                    return True
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                return True
+    return False
+
+
+def _nothing_running(container, wait_s: float = 0.1) -> bool:
+    """Whether no process but the container's init is left (pids.current, a count that reads
+    the same from any pid namespace), within a moment for the last one to be reaped."""
+    path = _cgroup_procs(container.id)
+    current = os.path.join(os.path.dirname(path), "pids.current") if path else ""
+    end = time.monotonic() + wait_s
+    while True:
         try:
-            os.kill(pid, 9)
-        except (ProcessLookupError, PermissionError):
-            pass
+            if int(open(current).read()) <= 1:
+                return True
+        except (OSError, ValueError):
+            return False
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.01)
 
 
 def _cgroup_procs(container_id: str) -> str | None:
@@ -373,12 +444,19 @@ def _cgroup_procs(container_id: str) -> str | None:
 def _kill_all_but_init(container) -> bool:
     """SIGKILL every process of the container except its init, from the host, at once.
     The container's freezer cgroup (where present) is frozen first, so that a fork bomb
-    cannot fork between reading the process list and the kills.  False when the
-    container's cgroup cannot be read here."""
+    cannot fork between reading the process list and the kills.  True only once the others
+    are gone.  False when they cannot be seen from here: the cgroup is unreadable (rootless
+    Docker), or this process runs in another pid namespace than the daemon (a container, a
+    pod, `unshare --pid`), where cgroup.procs lists none of them (issue 14)."""
     path = _cgroup_procs(container.id)
     if path is None:
         return False
     init_pid = container.attrs.get("State", {}).get("Pid") or 0
+    try:
+        if init_pid not in {int(p) for p in open(path).read().split()}:
+            return False  # its init is always there: these numbers are not ours
+    except OSError:
+        return False
     freezer = f"/sys/fs/cgroup/freezer/docker/{container.id}/freezer.state"
     frozen = _write(freezer, "FROZEN")
     try:
@@ -398,7 +476,7 @@ def _kill_all_but_init(container) -> bool:
                 _write(freezer, "THAWED")  # killed processes die once thawed
                 frozen = _write(freezer, "FROZEN")
             time.sleep(0.002)
-        return True
+        return False
     finally:
         if frozen:
             _write(freezer, "THAWED")
@@ -437,6 +515,19 @@ def _oom_kills(container_id: str) -> int:
         except OSError:
             continue
     return 0
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")  # e.g. pid:[4026531836]
+    except OSError:
+        return ""
+
+
+def _owner() -> str:
+    """The label value: this process's PID and its pid namespace, so that a process in another
+    namespace (a container, a pod, `unshare --pid`) never takes its owner for dead (issue 14)."""
+    return f"{os.getpid()}@{_pid_namespace()}"
 
 
 def _alive(pid: int) -> bool:

@@ -39,6 +39,7 @@ from rlvr.errors import ConfigError
 from . import _zygote as zygote_io
 from .base import Sandbox, classify, compile_failure
 from .cgroups import RunCgroup
+from .health import mark_ended
 from .languages import LANGUAGES, LanguageSpec
 from .types import ExecRequest, ExecResult
 
@@ -88,6 +89,7 @@ class LocalSandbox(Sandbox):
 
     _zygotes: queue.LifoQueue = PrivateAttr(default_factory=queue.LifoQueue)
     _zygote_count: int = PrivateAttr(0)
+    _generation: int = PrivateAttr(0)  # zygotes of an older generation are replaced on release
     _zygote_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     # bwrap's --die-with-parent fires when the *thread* that started it ends: workers are
     # started from this one long-lived thread, not from short-lived run_many threads
@@ -155,7 +157,7 @@ class LocalSandbox(Sandbox):
         if reply is None or "error" in reply:
             detail = "zygote did not answer" if reply is None else reply["error"]
             return ExecResult(status="sandbox_error", stderr=detail)
-        return classify(
+        result = classify(
             exit_code=reply["exit_code"],
             stdout=base64.b64decode(reply["stdout"]),
             stderr=base64.b64decode(reply["stderr"]),
@@ -168,30 +170,54 @@ class LocalSandbox(Sandbox):
             if reply["setup_failed"]
             else None,
         )
+        if reply["timed_out"] and reply["exit_code"] != 128 + 9:  # it ended before our SIGKILL
+            mark_ended(result)
+        return result
 
     def _acquire_zygote(self) -> _Zygote:
-        with self._zygote_lock:
-            if self._zygotes.empty() and self._zygote_count < self.pool_size:
-                self._zygote_count += 1
-                create = True
-            else:
-                create = False
-        if create:
+        while True:  # a worker replaced while we wait frees a slot instead of coming back
+            with self._zygote_lock:
+                create = self._zygotes.empty() and self._zygote_count < self.pool_size
+                if create:
+                    self._zygote_count += 1
+            if create:
+                break
             try:
-                return self._spawner.submit(_Zygote, self).result()
-            except Exception:
-                with self._zygote_lock:
-                    self._zygote_count -= 1
-                raise
-        return self._zygotes.get()
+                return self._zygotes.get(timeout=0.1)
+            except queue.Empty:
+                continue
+        try:
+            zygote = self._spawner.submit(_Zygote, self).result()
+            zygote.generation = self._generation
+            return zygote
+        except Exception:
+            with self._zygote_lock:
+                self._zygote_count -= 1
+            raise
 
     def _release_zygote(self, zygote: _Zygote, healthy: bool) -> None:
-        if healthy:
+        if healthy and zygote.generation == self._generation:
             self._zygotes.put(zygote)
             return
         zygote.close()
         with self._zygote_lock:
             self._zygote_count -= 1
+
+    def _replace_workers(self) -> int:
+        """Close the idle workers now and the busy ones when they come back; new ones start
+        on demand."""
+        with self._zygote_lock:
+            self._generation += 1
+            busy = self._zygote_count - self._zygotes.qsize()
+        idle = 0
+        while True:
+            try:
+                zygote = self._zygotes.get_nowait()
+            except queue.Empty:
+                break
+            self._release_zygote(zygote, healthy=False)
+            idle += 1
+        return idle + busy
 
     def worker_pids(self) -> list[int]:
         """Host PIDs of the idle pool workers' outer bwrap processes (for monitoring)."""
@@ -355,6 +381,7 @@ class _Zygote:
     """One pre-started worker: `python3 -I /rlvr_zygote.py` inside bwrap, in its own cgroup."""
 
     def __init__(self, sandbox: LocalSandbox) -> None:
+        self.generation = 0
         self.cgroup = RunCgroup(sandbox.memory_mb, sandbox.max_pids + 4) if RunCgroup.available() else None
         # the worker itself runs without a CPU or data limit; each run sets its own
         env = sandbox._wrapper_env(self.cgroup, cpu_s="unlimited", data_kb="")

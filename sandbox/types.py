@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 Status = Literal[
     "ok", "runtime_error", "compile_error", "timeout", "memory_limit", "output_limit", "sandbox_error"
@@ -34,3 +34,5 @@ class ExecResult(BaseModel):
     stderr: str = ""
     duration_s: float = 0.0
     truncated: bool = False  # stdout or stderr was cut at the output limit
+    # set by a backend that saw the program had already ended at the deadline (sandbox.health)
+    _ended_at_deadline: bool = PrivateAttr(False)

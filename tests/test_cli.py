@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from rlvr import log
 from rlvr.cli import app
 from rlvr.scoring import score_file
 
@@ -96,7 +97,8 @@ def test_output_flags_go_anywhere_and_debug_shows_the_traceback(tmp_path):
     result = runner.invoke(app, ["score", "missing.jsonl", "--debug"])
     assert result.exit_code != 0 and "no such file" in str(result.exception)
     assert "error:" not in result.output  # the exception itself goes up, with its traceback
-    Settings.debug = False
+    Settings.debug, Settings.verbosity = False, 0
+    log.configure(0)  # third-party loggers back to WARNING for the rest of the session
 
 
 def test_old_option_spellings_still_work_with_a_warning(tmp_path):

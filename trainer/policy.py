@@ -29,7 +29,9 @@ def load_policy(
 ) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_name)
+    from rlvr.models import require_local_model
+
+    tokenizer = AutoTokenizer.from_pretrained(require_local_model(model_name))
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(model_name, dtype=resolve_dtype(dtype))

@@ -28,6 +28,9 @@ class HFEngine(Engine):
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.batch_size = batch_size
         self.options = {"model": model, "batch_size": batch_size, "dtype": dtype, "device": self.device}
+        from rlvr.models import require_local_model
+
+        require_local_model(model)  # one line naming the command that prepares it
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(model)
             torch_dtype = dtype if dtype == "auto" else getattr(torch, dtype)

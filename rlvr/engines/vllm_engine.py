@@ -65,6 +65,9 @@ class VLLMEngine(Engine):
             "seed": seed,
             **engine_kwargs,
         }
+        from rlvr.models import require_local_model
+
+        require_local_model(model)  # one line naming the command that prepares it
         quiet_vllm()
         device = "CPU" if cpu else "GPU"
         log.info(

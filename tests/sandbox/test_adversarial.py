@@ -1,4 +1,9 @@
-"""Hostile programs: each is contained, classified, returns within limit + 1 s, leaves no process."""
+"""Hostile programs against every backend.  Each test gets a FRESH sandbox whose very first
+run is the hostile program; it must be contained, classified, return within the limit + 1 s
+and leave no process behind, and a harmless run right after it must come back `ok` with its
+own output.  The tests run in a seeded random order (conftest.py; the seed is printed, and
+RLVR_ADVERSARIAL_SEED replays an order).  test_adversarial_environments.py runs a compact
+sequence of the same programs inside a pid namespace and inside a limited cgroup."""
 
 import os
 import socket
@@ -7,10 +12,11 @@ import time
 
 import pytest
 from conftest import sandbox_processes
+from hostile import HOSTILE, harmless_check
 
 pytestmark = pytest.mark.slow  # each hostile program runs to its limit
 
-LIMIT = 2.0
+LIMIT = 1.5
 
 
 def left_behind(sandbox, before: set[str]) -> list[str]:
@@ -19,62 +25,46 @@ def left_behind(sandbox, before: set[str]) -> list[str]:
     return [p for p in sandbox_processes(sandbox) if p not in before]
 
 
-def run_bounded(sandbox, code, **kw):
+def run_bounded(sandbox, code, first_run=True, **kw):
+    """The hostile run: bounded in time, nothing left behind, and a harmless run after it.
+    The bound is the limit + 1 s, and 1 s more for the first run of a fresh sandbox, which
+    starts its worker or container."""
+    timeout_s = kw.pop("timeout_s", LIMIT)
     before = set(sandbox_processes(sandbox))
     start = time.monotonic()
-    result = sandbox.run(code, timeout_s=kw.pop("timeout_s", LIMIT), **kw)
+    result = sandbox.run(code, timeout_s=timeout_s, **kw)
     elapsed = time.monotonic() - start
-    assert elapsed < LIMIT + 1.0, f"took {elapsed:.2f}s: {result.status} {result.stderr[-300:]!r}"
-    deadline = time.monotonic() + 1.0
+    bound = timeout_s + 1.0 + (1.0 if first_run else 0.0)
+    assert elapsed < bound, f"took {elapsed:.2f}s: {result.status} {result.stderr[-300:]!r}"
+    deadline = time.monotonic() + 3.0  # bwrap's namespaces are torn down after it returns
     while left_behind(sandbox, before) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert left_behind(sandbox, before) == [], "processes left behind"
+    problem = harmless_check(sandbox)
+    assert problem is None, f"{problem} (the hostile run was {result.status})"
     return result
 
 
-def test_fork_bomb(sandbox):
-    r = run_bounded(
-        sandbox, "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
-    )
-    assert r.status in ("timeout", "runtime_error", "memory_limit")
+@pytest.mark.parametrize("case", HOSTILE, ids=[h.name for h in HOSTILE])
+def test_hostile_program_first(fresh_sandbox, case):
+    result = run_bounded(fresh_sandbox, case.code, **case.options)
+    assert case.check(result) is None, case.check(result)
+    if case.name == "sleeping_child":
+        assert result.duration_s < 1.0  # the run does not wait for its forgotten child
+    if case.name == "segfault":
+        assert result.exit_code == 128 + 11  # SIGSEGV, not an ImportError or a timeout
+    if case.name == "output_flood":
+        assert result.truncated and len(result.stdout) <= 1 << 20
 
 
-def test_thread_bomb(sandbox):
-    code = (
-        "import threading, time\nwhile True:\n    threading.Thread(target=time.sleep, args=(100,)).start()\n"
-    )
-    assert run_bounded(sandbox, code).status in ("runtime_error", "timeout")
-
-
-def test_memory_bomb(sandbox):
-    code = "blocks = []\nwhile True:\n    blocks.append(bytearray(50 * 1024 * 1024))\n"
-    r = run_bounded(sandbox, code, memory_mb=256)
-    assert r.status == "memory_limit"
-
-
-def test_infinite_loop(sandbox):
-    assert run_bounded(sandbox, "while True:\n    pass\n").status == "timeout"
-
-
-def test_ignoring_sigterm(sandbox):
-    code = "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    pass\n"
-    assert run_bounded(sandbox, code).status == "timeout"
-
-
-def test_child_that_sleeps_forever(sandbox):
-    code = "import subprocess\nsubprocess.Popen(['sleep', '1000'])\nprint('parent done')\n"
-    r = run_bounded(sandbox, code)
-    assert r.status == "ok" and r.stdout == "parent done\n"
-    assert r.duration_s < 1.0
-
-
-def test_double_forked_daemon_dies_with_the_run(sandbox):
+def test_double_forked_daemon_dies_with_the_run(fresh_sandbox):
+    sandbox = fresh_sandbox
     code = (
         "import os, sys, time\n"
         "if os.fork() == 0:\n"
         "    os.setsid()\n"
         "    if os.fork() == 0:\n"
-        "        time.sleep(1.5)\n"
+        "        time.sleep(1.0)\n"
         "        print('daemon wrote later', flush=True)\n"
         "        open('/work/late.txt', 'w').write('x')\n"
         "    os._exit(0)\n"
@@ -83,11 +73,14 @@ def test_double_forked_daemon_dies_with_the_run(sandbox):
     before = set(sandbox_processes(sandbox))
     r = run_bounded(sandbox, code)
     assert r.status == "ok" and "daemon" not in r.stdout
-    time.sleep(2.0)
+    time.sleep(1.5)
     assert left_behind(sandbox, before) == []
+    look = sandbox.run("import os\nprint(os.path.exists('/work/late.txt'))")
+    assert (look.status, look.stdout) == ("ok", "False\n")
 
 
-def test_tcp_to_host_loopback_is_blocked(sandbox):
+def test_tcp_to_host_loopback_is_blocked(fresh_sandbox):
+    sandbox = fresh_sandbox
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(1)
@@ -114,7 +107,8 @@ def _accept(server):
         return None
 
 
-def test_dns_lookup_fails(sandbox):
+def test_dns_lookup_fails(fresh_sandbox):
+    sandbox = fresh_sandbox
     code = (
         "import socket\ntry:\n    socket.getaddrinfo('pypi.org', 443)\n    print('resolved')\n"
         "except OSError as e:\n    print('failed', type(e).__name__)\n"
@@ -122,7 +116,8 @@ def test_dns_lookup_fails(sandbox):
     assert run_bounded(sandbox, code).stdout.startswith("failed")
 
 
-def test_host_files_are_invisible(sandbox, tmp_path):
+def test_host_files_are_invisible(fresh_sandbox, tmp_path):
+    sandbox = fresh_sandbox
     secret = tmp_path / "host-secret.txt"
     secret.write_text("host-only-content")
     code = (
@@ -137,7 +132,8 @@ def test_host_files_are_invisible(sandbox, tmp_path):
     assert r.stdout.strip().endswith("False False")
 
 
-def test_host_environment_and_proc_hold_no_secret(sandbox, monkeypatch):
+def test_host_environment_and_proc_hold_no_secret(fresh_sandbox, monkeypatch):
+    sandbox = fresh_sandbox
     monkeypatch.setenv("RLVR_TEST_SECRET", "s3cr3t-value")
     code = (
         "import os, glob\n"
@@ -149,7 +145,8 @@ def test_host_environment_and_proc_hold_no_secret(sandbox, monkeypatch):
     assert "s3cr3t-value" not in r.stdout + r.stderr
 
 
-def test_writing_outside_the_work_directory(sandbox, tmp_path):
+def test_writing_outside_the_work_directory(fresh_sandbox, tmp_path):
+    sandbox = fresh_sandbox
     target = tmp_path / "escape.txt"
     code = (
         "for path in ['/usr/evil', '/evil', '/etc/evil', " + repr(str(target)) + "]:\n"
@@ -162,41 +159,8 @@ def test_writing_outside_the_work_directory(sandbox, tmp_path):
     assert not target.exists() and not os.path.exists("/usr/evil")
 
 
-def test_killing_the_parent(sandbox):
-    code = (
-        "import os, signal\n"
-        "for pid in (os.getppid(), 1, -1):\n"
-        "    try:\n        os.kill(pid, signal.SIGKILL)\n    except OSError:\n        pass\n"
-        "os.killpg(0, signal.SIGKILL)\n"
-    )
-    r = run_bounded(sandbox, code)
-    assert r.status in ("runtime_error", "ok", "sandbox_error")
-    assert sandbox.run("print('still here')").stdout == "still here\n"
-
-
-def test_huge_stdout_is_cut(sandbox):
-    code = "import sys\nchunk = 'x' * 1024 * 1024\nfor _ in range(100):\n    sys.stdout.write(chunk)\n"
-    r = run_bounded(sandbox, code)
-    assert r.status == "output_limit" and r.truncated
-    assert len(r.stdout) <= 1 << 20
-
-
-def test_filling_the_disk(sandbox):
-    code = (
-        "i = 0\nwhile True:\n    with open(f'/work/f{i}', 'wb') as f:\n"
-        "        f.write(b'x' * (8 * 1024 * 1024))\n    i += 1\n"
-    )
-    r = run_bounded(sandbox, code, memory_mb=256)
-    assert r.status in ("runtime_error", "memory_limit", "timeout")
-    assert r.status != "ok"
-
-
-def test_segfault_through_ctypes(sandbox):
-    r = run_bounded(sandbox, "import ctypes\nctypes.string_at(0)\n")
-    assert r.status == "runtime_error" and r.exit_code not in (0, None)
-
-
-def test_runs_cannot_see_each_other(sandbox):
+def test_runs_cannot_see_each_other(fresh_sandbox):
+    sandbox = fresh_sandbox
     leave = (
         "import os, subprocess\n"
         "for d in ['/work', '/tmp', '/dev/shm']:\n"
@@ -210,10 +174,5 @@ def test_runs_cannot_see_each_other(sandbox):
         "live = [line.split() for line in os.popen('ps -e -o stat=,comm=').read().splitlines()]\n"
         "print(sum(1 for stat, comm in live if comm == 'sleep' and not stat.startswith('Z')))\n"
     )
-    r = run_bounded(sandbox, look)
+    r = run_bounded(sandbox, look, first_run=False)
     assert r.stdout.splitlines() == ["[]", "0"], r.stdout
-
-
-def test_cpu_hog_threads_are_a_timeout(sandbox):
-    code = "import threading\ndef spin():\n    while True:\n        pass\nfor _ in range(4):\n    threading.Thread(target=spin).start()\n"
-    assert run_bounded(sandbox, code).status == "timeout"

@@ -1,11 +1,9 @@
 """Docker-specific behaviour: leftover containers of crashed processes are found and removed."""
 
-import os
-
 import pytest
 from conftest import docker_sandbox
 
-from rlvr.sandbox.docker import LABEL, DockerSandbox
+from rlvr.sandbox.docker import LABEL, DockerSandbox, _owner, _pid_namespace
 
 
 @pytest.mark.slow
@@ -14,18 +12,46 @@ def test_leftovers_of_dead_processes_are_removed():
     client = sandbox._client
     dead_pid = 2**22 + 12345  # above pid_max: no such process
     orphan = client.containers.run(
-        sandbox.image, ["sleep", "60"], detach=True, network_mode="none", labels={LABEL: str(dead_pid)}
+        sandbox.image,
+        ["sleep", "60"],
+        detach=True,
+        network_mode="none",
+        labels={LABEL: f"{dead_pid}@{_pid_namespace()}"},
+    )
+    # a dead PID of another pid namespace may name a live process there: kept
+    foreign = client.containers.run(
+        sandbox.image,
+        ["sleep", "60"],
+        detach=True,
+        network_mode="none",
+        labels={LABEL: f"{dead_pid}@pid:[1]"},
     )
     mine = client.containers.run(
-        sandbox.image, ["sleep", "60"], detach=True, network_mode="none", labels={LABEL: str(os.getpid())}
+        sandbox.image, ["sleep", "60"], detach=True, network_mode="none", labels={LABEL: _owner()}
     )
     try:
         assert DockerSandbox.remove_leftovers() >= 1
         ids = {c.id for c in client.containers.list(all=True, filters={"label": LABEL})}
-        assert orphan.id not in ids and mine.id in ids
+        assert orphan.id not in ids and mine.id in ids and foreign.id in ids
     finally:
-        for c in (orphan, mine):
+        for c in (orphan, foreign, mine):
             try:
                 c.remove(force=True)
             except Exception:
                 pass
+
+
+@pytest.mark.slow
+def test_the_run_after_an_output_flood_is_not_a_timeout():
+    """A run cut at the output cap used to leave the rest of its output in containerd's
+    pipes; the exit of the container's next exec was then reported seconds late, and that
+    harmless run came back as a timeout with its output there (issue 14)."""
+    sandbox = DockerSandbox(pool_size=1)
+    flood = "import sys\nchunk = 'x' * 1024 * 1024\nfor _ in range(100):\n    sys.stdout.write(chunk)\n"
+    try:
+        for i in range(6):
+            assert sandbox.run(flood, timeout_s=2.0).status == "output_limit"
+            r = sandbox.run(f"print({i})", timeout_s=2.0)
+            assert (r.status, r.stdout) == ("ok", f"{i}\n"), f"round {i}: {r}"
+    finally:
+        sandbox.close()
