@@ -6,10 +6,24 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rlvr.errors import ConfigError
+from rlvr.log import get_logger
 from rlvr.types import rename_deprecated
+
+log = get_logger(__name__)
+
+
+GSPO_DEFAULTS = {"epsilon_low": 3e-4, "epsilon_high": 4e-4, "loss_aggregation": "grpo"}
+TOKEN_LEVEL_CLIP = 0.01  # a clip range this wide is a token-level one
+_warned: set[str] = set()
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        log.warning(message)
 
 
 class GRPOConfig(BaseModel):
@@ -59,8 +73,19 @@ class GRPOConfig(BaseModel):
     samples_per_prompt: int = Field(8, ge=2, description="G: completions per prompt (a group).")
     prompts_per_step: int = Field(4, ge=1, description="Groups per optimizer step.")
     max_new_tokens: int = Field(256, ge=1)
-    temperature: float = Field(1.0, gt=0)
-    top_p: float = Field(1.0, gt=0, le=1)
+    temperature: float = Field(
+        1.0,
+        gt=0,
+        description="Sampling temperature T; the loss scores tokens with softmax(logits / T). Every other "
+        "sampling parameter is neutral on every rollout path, whatever the model's generation_config says.",
+    )
+    top_p: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Must stay 1: nucleus sampling draws from a truncated distribution, while the loss's "
+        "log-probs are of the full softmax(logits / T).",
+    )
     stop: list[str] = Field(
         default_factory=list,
         description="Strings that end a completion, kept in it (e.g. </answer>): nothing after the answer "
@@ -78,14 +103,19 @@ class GRPOConfig(BaseModel):
     )
     loss_aggregation: Literal["grpo", "dr_grpo", "dapo"] = Field(
         "dapo",
-        description="Per-sequence mean (grpo), constant normalizer (dr_grpo), batch token mean (dapo).",
+        description="Per-sequence mean (grpo), constant normalizer (dr_grpo), batch token mean (dapo). "
+        "With ratio_level: sequence the default is grpo, GSPO's sequence mean.",
     )
     ratio_level: Literal["token", "sequence"] = Field(
-        "token", description="Token ratios, or GSPO's sequence ratio."
+        "token",
+        description="Token ratios (GRPO), or GSPO's sequence ratio, which brings GSPO's defaults: clip "
+        "3e-4 / 4e-4 and sequence-mean aggregation, unless those fields are set.",
     )
-    epsilon_low: float = Field(0.2, ge=0, description="Lower clip: ratio >= 1 - epsilon_low.")
+    epsilon_low: float = Field(
+        0.2, ge=0, description="Lower clip: ratio >= 1 - epsilon_low (GSPO default 3e-4)."
+    )
     epsilon_high: float = Field(
-        0.28, ge=0, description="Upper clip (clip-higher): ratio <= 1 + epsilon_high."
+        0.28, ge=0, description="Upper clip (clip-higher): ratio <= 1 + epsilon_high (GSPO default 4e-4)."
     )
     beta: float = Field(
         0.0, ge=0, description="KL coefficient to a frozen reference (k3); 0 loads no reference."
@@ -125,6 +155,21 @@ class GRPOConfig(BaseModel):
     lora_target_modules: list[str] | str = Field("all-linear")
     seed: int = 0
 
+    # ---------------------------------------------------------------- evaluation during training
+    eval: list[str] = Field(
+        default_factory=list,
+        description="Benchmarks to evaluate on, as `rlvr bench` takes them (e.g. a held-out split of the "
+        "built-in arithmetic suite, math500): at step 0, every eval_every steps and at the end, through the "
+        "rollout engine with the current weights; results in OUTPUT_DIR/eval/step_K/ and metrics.jsonl. "
+        "Problems that are also in the training data are refused.",
+    )
+    eval_every: int = Field(0, ge=0, description="Evaluate every N steps (0: only at step 0 and the end).")
+    eval_samples_per_prompt: int = Field(1, ge=1, description="Samples per eval problem (1 with greedy).")
+    eval_temperature: float = Field(0.0, ge=0, description="0: greedy evaluation.")
+    eval_max_new_tokens: int | None = Field(None, ge=1, description="Unset: max_new_tokens.")
+    eval_template: str | None = Field(None, description="Prompt template of the eval; unset: template.")
+    eval_limit: int | None = Field(None, ge=1, description="First N problems of each eval benchmark.")
+
     # ---------------------------------------------------------------- output
     output_dir: str = Field("runs/grpo", description="metrics.jsonl, config.json, checkpoints.")
     save_every: int = Field(0, ge=0, description="Checkpoint every N steps (0: only at the end).")
@@ -136,6 +181,36 @@ class GRPOConfig(BaseModel):
     def _old_names(cls, data: Any) -> Any:
         renames = {"num_generations": "samples_per_prompt", "prompt_field": "question_field"}
         return rename_deprecated(data, renames, "train config")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gspo_defaults(cls, data: Any) -> Any:
+        """GSPO's sequence ratios live within ~1e-3 of 1, so token-level clip ranges (0.2) never clip
+        them: ratio_level: sequence brings the paper's clip range and aggregation unless set."""
+        if not isinstance(data, dict) or data.get("ratio_level") != "sequence":
+            return data
+        data = {**GSPO_DEFAULTS, **data}
+        token_level = [f for f in ("epsilon_low", "epsilon_high") if float(data[f]) >= TOKEN_LEVEL_CLIP]
+        if token_level:
+            _warn_once(
+                "gspo-clip",
+                f"ratio_level: sequence (GSPO) with {' and '.join(f'{f}: {data[f]}' for f in token_level)}: "
+                "a token-level clip range; GSPO's sequence ratios stay within ~1e-3 of 1, so it will "
+                f"rarely clip (the paper uses epsilon_low: {GSPO_DEFAULTS['epsilon_low']}, "
+                f"epsilon_high: {GSPO_DEFAULTS['epsilon_high']})",
+            )
+        return data
+
+    @field_validator("top_p")
+    @classmethod
+    def _samples_come_from_the_trained_distribution(cls, top_p: float) -> float:
+        if top_p != 1.0:
+            raise ValueError(
+                f"{top_p} samples from a truncated distribution, but the loss's log-probs (old, "
+                "new and reference) are of the full softmax(logits / temperature), so the update would "
+                "train a policy other than the one that sampled; set top_p: 1 (lower temperature instead)"
+            )
+        return top_p
 
     @model_validator(mode="after")
     def _server_url_needs_server_rollout(self) -> GRPOConfig:

@@ -21,7 +21,14 @@ from rlvr.engines import prompt_token_ids
 from . import algorithms as alg
 from .config import GRPOConfig
 from .metrics import MetricsLog
-from .policy import Batch, completion_log_probs, grouped_completion_log_probs, load_policy, make_batch
+from .policy import (
+    Batch,
+    completion_log_probs,
+    eval_mode,
+    grouped_completion_log_probs,
+    load_policy,
+    make_batch,
+)
 from .rollout import HFRollout, Rollout, Sample, VLLMRollout
 
 
@@ -88,9 +95,12 @@ class GRPOTrainer:
             question_field=config.question_field,
             answer_field=config.answer_field,
         )
-        self.order = self._problem_order()
+        self.problems_drawn = 0  # the position in the problem order; checkpointed
+        self._epoch_order: tuple[int, list[Problem]] | None = None
+        self.evaluator = self._evaluator()  # before the engine starts: overlapping data fails fast
         self.rollout = self._rollout()
         self.step = 0
+        self.timing = {"rollout_time_s": 0.0, "reward_time_s": 0.0}  # this step's, added up by collect
         self.log = MetricsLog(config)
 
     # ------------------------------------------------------------------ setup
@@ -101,6 +111,13 @@ class GRPOTrainer:
         for p in reference.parameters():
             p.requires_grad_(False)
         return reference
+
+    def _evaluator(self) -> Any:
+        if not self.config.eval:
+            return None
+        from .evaluation import TrainingEvaluator
+
+        return TrainingEvaluator(self)
 
     def _rollout(self) -> Rollout:
         c = self.config
@@ -118,55 +135,69 @@ class GRPOTrainer:
         return rollout
 
     def _max_len(self) -> int:
-        longest = max(len(self._encode(p)) for p in self.problems)
-        return longest + self.config.max_new_tokens + 8
+        longest = max(len(self._encode(p)) for p in self.problems) + self.config.max_new_tokens
+        if self.evaluator is not None:
+            longest = max(longest, self.evaluator.longest_request(self.tokenizer))
+        return longest + 8
 
-    def _problem_order(self) -> Iterator[Problem]:
-        rng = random.Random(self.config.seed)
-        while True:  # epochs of a fresh shuffle
+    def problem_at(self, index: int) -> Problem:
+        """The index-th problem of the training order: epochs of a fresh shuffle, each fixed by the
+        seed and the epoch, so a resumed run continues the order from `problems_drawn` alone."""
+        epoch, position = divmod(index, len(self.problems))
+        if self._epoch_order is None or self._epoch_order[0] != epoch:
             order = list(self.problems)
-            rng.shuffle(order)
-            yield from order
+            random.Random(self.config.seed * 1_000_003 + epoch).shuffle(order)
+            self._epoch_order = (epoch, order)
+        return self._epoch_order[1][position]
+
+    def draw_problems(self, count: int) -> list[Problem]:
+        """The next `count` problems; every draw (dynamic-sampling refills too) advances the order."""
+        drawn = [self.problem_at(self.problems_drawn + i) for i in range(count)]
+        self.problems_drawn += count
+        return drawn
 
     def _encode(self, problem: Problem) -> list[int]:
         return prompt_token_ids(self.tokenizer, render_prompt(problem.question, self.config.template))
 
     # ------------------------------------------------------------------ 1. rollout and 2. reward
     def collect(self, count: int, seed: int) -> Rollouts:
-        problems = [next(self.order) for _ in range(count)]
-        prompts = [self._encode(p) for p in problems]
         c = self.config
+        problems = self.draw_problems(count)
+        prompts = [self._encode(p) for p in problems]
+        started = time.perf_counter()
         samples = self.rollout.generate(
             prompts, c.samples_per_prompt, c.max_new_tokens, c.temperature, c.top_p, seed, c.stop
         )
+        generated = time.perf_counter()
         texts = [s.text for group in samples for s in group]
         answers = [p.answer for p in problems for _ in range(c.samples_per_prompt)]
         lengths = [len(s.completion_ids) for group in samples for s in group]
         results = self.reward.verify_batch(texts, answers, lengths=lengths)
+        self.timing["rollout_time_s"] += generated - started
+        self.timing["reward_time_s"] += time.perf_counter() - generated
         shape = (count, c.samples_per_prompt)
         rewards = torch.tensor([r.score for r in results]).view(shape)
         names = results[0].details.get("scores", {}).keys() if results else []
         components = {n: torch.tensor([r.details["scores"][n] for r in results]).view(shape) for n in names}
         return Rollouts(problems, prompts, samples, rewards, components)
 
-    def rollouts_for_step(self) -> tuple[Rollouts, dict[str, float]]:
-        """One batch of groups; with dynamic sampling, uninformative groups are dropped and refilled."""
+    def rollouts_for_step(self) -> tuple[Rollouts, Rollouts]:
+        """One batch of groups to train on, and every group sampled for it. With dynamic sampling,
+        groups whose rewards are all equal are dropped and more are sampled (at most max_refills
+        more rounds); every round draws new problems."""
         c = self.config
         seed = c.seed * 1_000_003 + self.step
-        batch = self.collect(c.prompts_per_step, seed)
-        stats = {"zero_std_fraction": float((~alg.informative_groups(batch.rewards)).float().mean())}
+        sampled = [self.collect(c.prompts_per_step, seed)]
         if not c.dynamic_sampling:
-            return batch, stats
-        kept, refills = [batch.select(alg.informative_groups(batch.rewards))], 0
-        while sum(len(k.problems) for k in kept) < c.prompts_per_step and refills < c.max_refills:
-            refills += 1
-            more = self.collect(c.prompts_per_step, seed + 7919 * refills)
-            kept.append(more.select(alg.informative_groups(more.rewards)))
-        merged = Rollouts.concat(kept)
-        stats["refills"] = refills
+            return sampled[0], sampled[0]
+        kept = [sampled[0].select(alg.informative_groups(sampled[0].rewards))]
+        while sum(len(k.problems) for k in kept) < c.prompts_per_step and len(sampled) <= c.max_refills:
+            sampled.append(self.collect(c.prompts_per_step, seed + 7919 * len(sampled)))
+            kept.append(sampled[-1].select(alg.informative_groups(sampled[-1].rewards)))
+        merged, everything = Rollouts.concat(kept), Rollouts.concat(sampled)
         if len(merged.problems) == 0:
-            return batch, stats  # nothing informative: train on the batch as TRL would (zero advantages)
-        return merged.select(torch.arange(len(merged.problems)) < c.prompts_per_step), stats
+            return sampled[0], everything  # nothing informative: train on the batch as TRL would
+        return merged.select(torch.arange(len(merged.problems)) < c.prompts_per_step), everything
 
     # ------------------------------------------------------------------ 3. advantages and 4. loss
     def build_batch(self, rollouts: Rollouts) -> tuple[Batch, torch.Tensor]:
@@ -205,8 +236,10 @@ class GRPOTrainer:
 
     @torch.no_grad()
     def log_probs_without_grad(self, model: Any, batch: Batch) -> torch.Tensor:
+        """π_old or π_ref: dropout off, so two calls on the same batch agree exactly."""
         rows = self.micro_batches(len(batch))
-        return torch.cat([self.policy_log_probs(model, batch.rows(r.start, r.stop))[0] for r in rows])
+        with eval_mode(model):
+            return torch.cat([self.policy_log_probs(model, batch.rows(r.start, r.stop))[0] for r in rows])
 
     def reference_log_probs(self, batch: Batch) -> torch.Tensor | None:
         if self.config.beta == 0:
@@ -219,15 +252,31 @@ class GRPOTrainer:
     def optimize(
         self, batch: Batch, advantages: torch.Tensor, old: torch.Tensor | None, ref: torch.Tensor | None
     ) -> dict[str, float]:
-        """One optimizer step over the whole batch in micro-batches; the loss of each micro-batch
-        carries the whole batch's normalizers, so accumulation gives exactly the batch loss."""
+        """One optimizer step over the whole batch in micro-batches."""
+        sums = self.accumulate_gradients(batch, advantages, old, ref)
+        parameters = [p for p in self.model.parameters() if p.requires_grad]
+        sums["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(parameters, self.config.max_grad_norm))
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return sums
+
+    def accumulate_gradients(
+        self, batch: Batch, advantages: torch.Tensor, old: torch.Tensor | None, ref: torch.Tensor | None
+    ) -> dict[str, float]:
+        """The batch loss's gradients, accumulated into `.grad` micro-batch by micro-batch: the loss of
+        each micro-batch carries the whole batch's normalizers, so the sum is exactly the batch loss.
+        Returns the loss and the token shares clipped low / high, KL and entropy."""
         c = self.config
         totals = {
             "num_sequences": len(batch),
             "num_tokens": int(batch.completion_mask.sum()),
             "max_tokens": c.max_new_tokens,
         }
-        sums: dict[str, float] = {"loss": 0.0, "kl": 0.0, "entropy": 0.0, "clip_low": 0.0, "clip_high": 0.0}
+        sums: dict[str, float] = {"loss": 0.0, "clip_low": 0.0, "clip_high": 0.0}
+        if ref is not None:
+            sums["kl"] = 0.0
+        if c.log_entropy:
+            sums["entropy"] = 0.0
         tokens = max(totals["num_tokens"], 1)
         for rows in self.micro_batches(len(batch)):
             micro = batch.rows(rows.start, rows.stop)
@@ -249,17 +298,15 @@ class GRPOTrainer:
             sums["clip_high"] += float((high * mask).sum().detach()) / tokens
             if entropy is not None:
                 sums["entropy"] += float((entropy * mask).sum().detach()) / tokens
-        sums["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.max_grad_norm))
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
         return sums
 
     # ------------------------------------------------------------------ the loop
     def train_step(self) -> dict[str, float]:
         c = self.config
         started = time.perf_counter()
-        rollouts, stats = self.rollouts_for_step()
-        generated = time.perf_counter()
+        self.timing = {"rollout_time_s": 0.0, "reward_time_s": 0.0}
+        rollouts, sampled = self.rollouts_for_step()
+        trained_from = time.perf_counter()
         batch, advantages = self.build_batch(rollouts)
         old = self.log_probs_without_grad(self.model, batch) if c.num_iterations > 1 else None
         ref = self.reference_log_probs(batch)
@@ -269,40 +316,81 @@ class GRPOTrainer:
         self.rollout.sync(self.model)
         self.step += 1
         elapsed = time.perf_counter() - started
-        samples = [s for g in rollouts.samples for s in g]
+        samples = [s for g in sampled.samples for s in g]
         lengths = [len(s.completion_ids) for s in samples]
-        metrics = {
+        metrics: dict[str, float] = {
             "step": self.step,
-            "reward": float(rollouts.rewards.mean()),
-            "reward_std": float(rollouts.rewards.std()),
-            **{f"reward/{k}": float(v.mean()) for k, v in rollouts.components.items()},
-            **stats,
+            **step_reward_stats(sampled, rollouts, c),
             **losses,
             "completion_length": sum(lengths) / len(lengths),
+            "completion_length_max": max(lengths),
             "truncated_fraction": sum(s.truncated for s in samples) / len(samples),
             "step_time_s": elapsed,
-            "rollout_time_s": generated - started,
+            **self.timing,
+            "train_time_s": optimized - trained_from,
             "sync_time_s": started + elapsed - optimized,
             "tokens_per_s": sum(lengths) / max(elapsed, 1e-9),
+            "generation_tokens_per_s": sum(lengths) / max(self.timing["rollout_time_s"], 1e-9),
         }
         self.log.write(metrics, example=samples[0].text)
         return metrics
 
     def train(self) -> list[dict[str, float]]:
-        from .checkpoint import load_latest, save
+        from .checkpoint import load_latest, save, save_final, start_fresh
 
-        if self.config.resume:
+        c = self.config
+        if c.resume:
             load_latest(self)
+        else:
+            start_fresh(self)
+        evaluated = {r["step"] for r in self.log.records() if r.get("kind") == "eval"}
+
+        def evaluate() -> None:
+            if self.evaluator is not None and self.step not in evaluated:
+                self.evaluator.run(self.step)
+                evaluated.add(self.step)
+
         history = []
-        with self.log.progress(self.config.steps, start=self.step) as advance:
-            while self.step < self.config.steps:
+        if self.step == 0:
+            evaluate()
+        with self.log.progress(c.steps, start=self.step) as advance:
+            while self.step < c.steps:
                 history.append(self.train_step())
                 advance(history[-1])
-                if self.config.save_every and self.step % self.config.save_every == 0:
+                if c.eval_every and self.step % c.eval_every == 0:
+                    evaluate()  # before the checkpoint: a resume past this step has its eval
+                if c.save_every and self.step % c.save_every == 0:
                     save(self)
+        evaluate()
         save(self)
+        save_final(self)
         return history
 
     def close(self) -> None:
         self.rollout.close()
         self.log.close()
+
+
+def reward_stats(rollouts: Rollouts, prefix: str = "") -> dict[str, float]:
+    """Mean and std of the reward and the mean of each verifier component over these groups."""
+    rewards = rollouts.rewards
+    return {
+        f"{prefix}reward": float(rewards.mean()),
+        f"{prefix}reward_std": float(rewards.std()) if rewards.numel() > 1 else 0.0,
+        **{f"{prefix}reward/{k}": float(v.mean()) for k, v in rollouts.components.items()},
+    }
+
+
+def step_reward_stats(sampled: Rollouts, trained: Rollouts, config: GRPOConfig) -> dict[str, float]:
+    """`reward*` and `zero_std_fraction` over every group sampled this step (refills too); with
+    dynamic sampling also `trained/reward*` over the groups kept after the filter."""
+    stats = {
+        **reward_stats(sampled),
+        "zero_std_fraction": float((~alg.informative_groups(sampled.rewards)).float().mean()),
+        "groups_sampled": len(sampled.problems),
+    }
+    if config.dynamic_sampling:
+        stats.update(reward_stats(trained, "trained/"))
+        stats["groups_trained"] = len(trained.problems)
+        stats["refills"] = len(sampled.problems) // config.prompts_per_step - 1
+    return stats

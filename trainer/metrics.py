@@ -29,12 +29,20 @@ class MetricsLog:
 
             self.wandb = wandb.init(config=config.model_dump(), dir=str(self.directory))
 
-    def write(self, metrics: dict[str, float], example: str | None = None) -> None:
+    def records(self) -> list[dict[str, Any]]:
+        """The lines written so far (a resumed run's included)."""
+        return read_metrics(self.directory) if self.path.exists() else []
+
+    def write(self, metrics: dict[str, Any], example: str | None = None) -> None:
         record = {**metrics, **({"example": example[:2000]} if example is not None else {})}
         with self.path.open("a") as out:
-            out.write(json.dumps(record) + "\n")
+            out.write(json.dumps(record) + "\n")  # one write: a kill leaves at most one cut line
         step = int(metrics["step"])
-        numbers = {k: v for k, v in metrics.items() if isinstance(v, int | float) and k != "step"}
+        numbers = {
+            k: v
+            for k, v in metrics.items()
+            if isinstance(v, int | float) and not isinstance(v, bool) and k != "step"
+        }
         for writer in self.writers:
             for key, value in numbers.items():
                 writer.add_scalar(key, value, step)
@@ -72,9 +80,16 @@ class MetricsLog:
 
 
 def read_metrics(run: str | Path) -> list[dict[str, Any]]:
+    """Every complete line of a run's metrics.jsonl: training steps, and evaluations (`"kind": "eval"`)."""
     path = Path(run) / "metrics.jsonl"
     if not path.exists():
         from rlvr.errors import InputFileError
 
         raise InputFileError(f"{path}: no metrics (is {run} a training run directory?)")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:  # a line cut short by a kill
+            continue
+    return records

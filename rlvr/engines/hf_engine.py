@@ -37,6 +37,29 @@ class HFEngine(Engine):
             self.model = AutoModelForCausalLM.from_pretrained(model, dtype=torch_dtype).to(self.device).eval()
         except Exception as exc:  # transformers raises many types; one line naming the model
             raise EngineError("hf", f"could not load {model}: {first_line(exc)}") from exc
+        self._set_token_ids()
+
+    @classmethod
+    def from_model(cls, model: Any, tokenizer: Any, batch_size: int = 8) -> HFEngine:
+        """An engine over a model already in memory, e.g. the policy a GRPO trainer is training:
+        nothing is loaded. The caller decides the model's mode (generate in `eval()`)."""
+        if batch_size < 1:
+            raise ConfigError("batch_size", f"must be at least 1, got {batch_size}")
+        engine = cls.__new__(cls)
+        engine.model, engine.tokenizer, engine.batch_size = model, tokenizer, batch_size
+        parameter = next(model.parameters())
+        engine.device = str(parameter.device)
+        engine.options = {
+            "model": getattr(model.config, "_name_or_path", "in-memory"),
+            "batch_size": batch_size,
+            "dtype": str(parameter.dtype).removeprefix("torch."),
+            "device": engine.device,
+            "shared": True,
+        }
+        engine._set_token_ids()
+        return engine
+
+    def _set_token_ids(self) -> None:
         self.pad_id = self.tokenizer.pad_token_id
         if self.pad_id is None:
             self.pad_id = self.tokenizer.eos_token_id

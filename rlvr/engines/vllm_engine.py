@@ -81,6 +81,24 @@ class VLLMEngine(Engine):
             raise EngineError("vllm", f"could not start {model}: {first_line(exc)}") from exc
         log.info("vLLM ready in %.0f s", time.perf_counter() - started)
 
+    @classmethod
+    def from_llm(cls, llm: Any, per_request_seeds: bool | None = None) -> VLLMEngine:
+        """An engine over an `LLM` that already exists, e.g. the GRPO trainer's colocated rollout
+        engine with the policy's current weights: nothing is loaded again. Closing the engine is
+        the owner's job (a benchmark run given an engine does not close it)."""
+        engine = cls.__new__(cls)
+        engine.llm = llm
+        engine.tokenizer = llm.get_tokenizer()
+        engine.per_request_seeds = (not on_cpu()) if per_request_seeds is None else per_request_seeds
+        config = llm.llm_engine.model_config
+        engine.options = {
+            "model": config.model,
+            "dtype": str(config.dtype).removeprefix("torch."),
+            "max_model_len": config.max_model_len,
+            "shared": True,
+        }
+        return engine
+
     def stream(
         self, requests: Sequence[Request], sampling: SamplingConfig, seeds: Sequence[int] | None = None
     ) -> Iterator[tuple[int, list[Completion]]]:

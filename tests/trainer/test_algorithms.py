@@ -66,16 +66,55 @@ def test_k3_kl_is_zero_at_equality_and_matches_the_formula():
 
 def test_token_and_sequence_ratios():
     old = torch.zeros(1, 3)
-    new = torch.tensor([[0.1, -0.1, 0.3]], requires_grad=True)
+    new = torch.tensor([[0.1, 0.3, 0.9]], requires_grad=True)
     mask = torch.tensor([[1.0, 1.0, 0.0]])
     assert importance_ratio(new, old, mask, "token")[0].tolist() == pytest.approx(
-        [math.exp(0.1), math.exp(-0.1), math.exp(0.3)]
+        [math.exp(0.1), math.exp(0.3), math.exp(0.9)]
     )
     sequence = importance_ratio(new, old, mask, "sequence")
-    # mean of the unmasked log-ratios is 0: every token's ratio is 1, but gradients still flow per token
-    assert sequence[0].tolist() == pytest.approx([1.0, 1.0, 1.0])
+    # the mean of the unmasked log-ratios is 0.2 (the masked 0.9 does not count): every token
+    # carries exp(0.2), and each token's gradient is its own, scaled by the sequence ratio
+    assert sequence[0].tolist() == pytest.approx([math.exp(0.2)] * 3)
     sequence[0, 0].backward()
-    assert new.grad[0].tolist() == pytest.approx([1.0, 0.0, 0.0])
+    assert new.grad[0].tolist() == pytest.approx([math.exp(0.2), 0.0, 0.0])
+
+
+def test_gspo_with_sequence_mean_gives_the_papers_sequence_gradient():
+    """GSPO: ∇ s_i = s_i · 1/|o_i| Σ_t ∇ log π_t. The per-token form with sequence-mean aggregation
+    (grpo) must give exactly that, and token-mean (dapo) in general does not."""
+    old = torch.tensor([[-1.0, -2.0, -0.5], [-0.3, -0.7, 0.0]])
+    new = torch.tensor([[-0.9, -2.1, -0.4], [-0.2, -0.75, 0.0]], requires_grad=True)
+    mask = torch.tensor([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
+    advantages = torch.tensor([1.0, -0.5])
+    ratio = importance_ratio(new, old, mask, "sequence")
+    loss, _, _ = clipped_objective(ratio, advantages, 10.0, 10.0)  # wide: nothing clips
+    aggregate(loss, mask, "grpo", num_sequences=2, num_tokens=5, max_tokens=3).backward()
+    lengths = mask.sum(1)
+    s = torch.exp(((new.detach() - old) * mask).sum(1) / lengths)
+    expected = -(advantages * s / lengths).unsqueeze(1) * mask / 2  # d/d log π_t of -1/N Σ_i A_i s_i
+    assert torch.allclose(new.grad, expected, atol=1e-6)
+    assert float(s[0]) == pytest.approx(math.exp(0.1 / 3)) and float(s[1]) != pytest.approx(1.0)
+
+
+def test_a_second_pass_clips_exactly_the_hand_computed_tokens():
+    """μ > 1: on the second pass the policy has moved, the ratios are not 1, and the clipped
+    surrogate takes the hand-computed values, with no gradient through clipped tokens."""
+    old = torch.zeros(1, 6)
+    ratios = [0.5, 0.9, 1.5, 1.1, 0.5, 1.5]
+    advantages = torch.tensor([[-2.0, -2.0, 2.0, 2.0, 2.0, -2.0]])
+    new = torch.log(torch.tensor([ratios])).requires_grad_(True)
+    ratio = importance_ratio(new, old, torch.ones(1, 6), "token")
+    loss, low, high = clipped_objective(ratio, advantages, eps_low=0.2, eps_high=0.28)
+    # token 0: A<0, r=0.5 < 0.8 -> -min(-1.0, -1.6) = 1.6 (clipped, no gradient)
+    # token 1: A<0, r=0.9 inside -> 1.8;   token 2: A>0, r=1.5 > 1.28 -> -2.56 (clipped)
+    # token 3: A>0, r=1.1 inside -> -2.2;  token 4: A>0, r=0.5: min(1.0, 1.6) = 1.0 -> -1.0, unclipped
+    # token 5: A<0, r=1.5: min(-3.0, -2.56) = -3.0 -> 3.0, unclipped (the pessimistic side)
+    assert loss[0].tolist() == pytest.approx([1.6, 1.8, -2.56, -2.2, -1.0, 3.0])
+    assert low[0].tolist() == [True, False, False, False, False, False]
+    assert high[0].tolist() == [False, False, True, False, False, False]
+    loss.sum().backward()
+    # d(-r A)/d log r = -r A where unclipped, 0 where clipped
+    assert new.grad[0].tolist() == pytest.approx([0.0, 1.8, 0.0, -2.2, -1.0, 3.0])
 
 
 def test_clipped_objective_clips_low_and_high_separately():

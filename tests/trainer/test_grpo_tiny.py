@@ -26,11 +26,15 @@ class CountLetter:
         return results
 
 
-@pytest.fixture()
-def prompts_file(tmp_path):
-    path = tmp_path / "prompts.jsonl"
+def prompts_file_at(directory):
+    path = directory / "prompts.jsonl"
     path.write_text("".join(json.dumps({"prompt": f"say {w}", "answer": "x"}) + "\n" for w in "abcd"))
     return path
+
+
+@pytest.fixture()
+def prompts_file(tmp_path):
+    return prompts_file_at(tmp_path)
 
 
 def tiny_config(tiny_model, prompts_file, tmp_path, **overrides):
@@ -76,9 +80,15 @@ def test_a_tiny_model_learns_to_write_the_rewarded_letter(tiny_model, prompts_fi
         "completion_length",
         "truncated_fraction",
         "step_time_s",
+        "rollout_time_s",
+        "reward_time_s",
+        "train_time_s",
+        "sync_time_s",
         "tokens_per_s",
+        "completion_length_max",
     ):
         assert key in record
+    assert "kl" not in record  # beta 0: no KL is computed
 
 
 def test_resume_continues_from_the_checkpoint(tiny_model, prompts_file, tmp_path):
@@ -230,3 +240,52 @@ def test_shared_prompt_forward_gives_the_same_log_probs_and_gradients(tiny_model
     assert torch.allclose(plain[mask], shared[mask], atol=1e-5)
     for a, b in zip(plain_grads, shared_grads):
         assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_reward_metrics_cover_every_sampled_group_before_and_after_the_filter(tiny_model, tmp_path):
+    """With dynamic sampling, `reward*` and `zero_std_fraction` are over every group sampled in the
+    step (refills included) and `trained/reward*` over the groups kept; checked against the
+    rewards the trainer's own `collect` returned."""
+    import torch
+    from trainer_helpers import HasLetter
+
+    from rlvr.trainer import GRPOTrainer
+
+    config = tiny_config(
+        tiny_model, prompts_file_at(tmp_path), tmp_path, dynamic_sampling=True, max_refills=3, beta=0.1
+    )
+    trainer = GRPOTrainer(config, reward=HasLetter())
+    seen = []
+    collect = trainer.collect
+
+    def recording(count, seed):
+        rollouts = collect(count, seed)
+        seen.append(rollouts.rewards)
+        return rollouts
+
+    trainer.collect = recording
+    try:
+        for _ in range(6):  # until a step needed a refill
+            seen.clear()
+            metrics = trainer.train_step()
+            if metrics["refills"] > 0:
+                break
+    finally:
+        trainer.close()
+    assert metrics["refills"] == len(seen) - 1 > 0
+    every = torch.cat(seen)
+    assert metrics["groups_sampled"] == len(every) == 2 * len(seen)
+    assert metrics["reward"] == pytest.approx(float(every.mean()))
+    assert metrics["reward/letter"] == pytest.approx(float(every.mean()))
+    assert metrics["reward_std"] == pytest.approx(float(every.std()))
+    zero_std = float((every.max(1).values == every.min(1).values).float().mean())
+    assert metrics["zero_std_fraction"] == pytest.approx(zero_std) and zero_std > 0
+    informative = every[every.max(1).values > every.min(1).values][:2]
+    if len(informative):
+        assert metrics["groups_trained"] == len(informative)
+        assert metrics["trained/reward"] == pytest.approx(float(informative.mean()))
+    for key in ("kl", "entropy", "grad_norm", "clip_low", "clip_high", "completion_length_max"):
+        assert key in metrics
+    for key in ("rollout_time_s", "reward_time_s", "train_time_s", "sync_time_s"):
+        assert 0 <= metrics[key] <= metrics["step_time_s"]
+    assert metrics["rollout_time_s"] + metrics["train_time_s"] <= metrics["step_time_s"]

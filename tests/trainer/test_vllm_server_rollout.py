@@ -15,18 +15,30 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def server(tiny_model):
+def server(sampling_model):
     require("vllm")
     from rlvr.trainer.vllm_server import VLLMServerRollout
 
-    rollout = VLLMServerRollout(tiny_model, "float32", seed=0, max_model_len=256)
+    rollout = VLLMServerRollout(sampling_model, "float32", seed=0, max_model_len=256)
     yield rollout
     rollout.close()
     assert rollout.process is None
 
 
-def test_weights_pushed_over_http_give_the_trainers_log_probs(server, tiny_model):
-    check_sync_after_an_update(server, tiny_model)
+def test_the_server_samples_softmax_over_temperature_despite_the_generation_config(server, sampling_model):
+    from test_sampling import check_first_tokens
+
+    check_first_tokens(server, sampling_model)
+
+
+def test_the_server_ends_at_every_end_id(server, sampling_model):
+    from test_sampling import check_end_ids
+
+    check_end_ids(server, sampling_model)
+
+
+def test_weights_pushed_over_http_give_the_trainers_log_probs(server, sampling_model):
+    check_sync_after_an_update(server, sampling_model)
 
 
 def test_groups_come_back_as_sampled_tokens_cut_at_stop_strings(server, tiny_model):
