@@ -24,7 +24,7 @@ def test_register_and_use_a_custom_verifier():
     assert "parity" in list_verifiers()
     v = get_verifier("parity", timeout_s=1)
     assert [r.score for r in v.verify_batch(["2", "3", "x"])] == [1.0, 0.0, 0.0]  # runs in worker processes
-    composed = get_verifier("parity,math=0.5").verify("4", "4")  # math finds no boxed answer in "4"
+    composed = get_verifier("parity,math=0.5").verify("4", "5")  # even, and not the answer 5
     assert composed.details["scores"] == {"parity": 1.0, "math": 0.0}
 
 

@@ -50,7 +50,7 @@ def sandbox_processes(sandbox=None) -> list[str]:
     found = []
     skip = pool_workers(sandbox) if sandbox is not None else set()
     ours = _descendants(os.getpid())
-    containers = [c.id for c, _ in getattr(sandbox, "_all", [])]
+    containers = sandbox.containers() if hasattr(sandbox, "containers") else []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) in skip:
             continue

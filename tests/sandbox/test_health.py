@@ -62,31 +62,32 @@ def test_local_pool_recovers_after_a_streak_of_timeouts():
 
 @pytest.mark.slow
 def test_docker_timeout_of_a_finished_program_is_retried(monkeypatch):
-    """Injected fault: the exec's stream reports the deadline passed although the program
-    finished (as when Docker reports an exec's exit late).  The backend sees that nothing of
-    the run is left, the container is replaced, and the retried run's true verdict comes back."""
+    """Injected fault: the container's worker reports the deadline passed although the program
+    had exited by itself (as when an exit is reported late).  The backend sees that the program
+    ended before any kill, the container is replaced, and the retried run's true verdict comes back."""
     docker_sandbox()  # skips where no daemon or image is available (unless CI requires Docker)
-    real = docker_backend._communicate
+    real = docker_backend.decode_result
     injected = []
 
-    def late_stream(raw, stdin, timeout_s, cap):
-        out, err, timed_out, overflow = real(raw, stdin, timeout_s, cap)
+    def late_result(payload):
+        fields = real(payload)
         if not injected:
-            injected.append(out)
-            return out, err, True, overflow
-        return out, err, timed_out, overflow
+            injected.append(fields["stdout"])
+            fields["timed_out"] = True
+        return fields
 
     sandbox = get_sandbox("docker", pool_size=1)
     try:
-        first = {c.id for c, _ in sandbox._all}
-        monkeypatch.setattr(docker_backend, "_communicate", late_stream)
+        sandbox.run("print(1)")
+        first = set(sandbox.containers())
+        monkeypatch.setattr(docker_backend, "decode_result", late_result)
         r = sandbox.run("print(input()[::-1])", stdin="abc")
         assert injected == [b"cba\n"]  # the fault was injected on a run that had finished
         assert (r.status, r.stdout) == ("ok", "cba\n")
         stats = sandbox.stats()
-        assert (stats.runs, stats.timeouts, stats.suspect_timeouts, stats.recoveries) == (1, 0, 1, 1)
+        assert (stats.runs, stats.timeouts, stats.suspect_timeouts, stats.recoveries) == (2, 0, 1, 1)
         assert stats.recovered_runs == 1 and stats.replaced_workers == 1
-        assert first.isdisjoint(c.id for c, _ in sandbox._all)  # the container was replaced
+        assert first.isdisjoint(sandbox.containers())  # the container was replaced
         # a real timeout stays a timeout, with no recovery
         assert sandbox.run(LOOP, timeout_s=1.0).status == "timeout"
         assert sandbox.stats().recoveries == 1
