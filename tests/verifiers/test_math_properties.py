@@ -458,3 +458,22 @@ def test_an_unexpected_grader_error_is_an_error_verdict(monkeypatch):
         "$\\boxed{(1, 2, 3), (3, 2, 1)}$", "(1, 2, 3) or (3, 2, 1)"
     )  # a check after the fault
     assert harmless.correct is True
+
+
+def test_one_value_boxed_in_two_forms_is_not_a_hedge():
+    """A MATH-500 reference solution writes `\\boxed{15\\frac{39}{40}}, or \\boxed{\\frac{639}{40}}`:
+    every box equals the gold, so it is right; one box that differs makes it a hedge (wrong)."""
+    import random
+
+    from rlvr.verifiers import get_verifier
+
+    math = get_verifier("math")
+    rng = random.Random(7)
+    for _ in range(40):
+        q = rng.choice([2, 4, 5, 8, 10])
+        p = rng.randint(1, 50)
+        decimal = f"{p / q:g}"
+        same = f"The value is $\\boxed{{{decimal}}}$, or $\\boxed{{\\frac{{{p}}}{{{q}}}}}$."
+        assert math.verify(same, f"\\frac{{{p}}}{{{q}}}").correct, same
+        other = f"The value is $\\boxed{{{decimal}}}$, or $\\boxed{{\\frac{{{p + 1}}}{{{q}}}}}$."
+        assert not math.verify(other, f"\\frac{{{p}}}{{{q}}}").correct, other

@@ -80,10 +80,30 @@ class MathVerifier(Verifier):
             return VerifyResult(score=0.0, correct=False, extracted=extracted[:200], reason="too_long")
         if gold is None:
             return VerifyResult(score=0.0, correct=None, extracted=extracted, reason="no_reference")
+        boxes = _hedged_boxes(completion, gold, self.last_number_fallback)
+        if boxes:  # several different-looking boxes against one value: right only if each equals it
+            verdict = self._all_equal(boxes, gold, quick)
+            return _result(verdict, extracted) if verdict is not None else None
         verdict = fast_verdict(extracted, gold, self.options)
         if verdict is None and not quick:
             verdict = answers_equal(extracted, gold, self.options)
         return _result(verdict, extracted) if verdict is not None else None
+
+    def _all_equal(self, boxes: tuple[str, ...], gold: str, quick: bool) -> Verdict | None:
+        """Equal when every box equals the gold (`15\\frac{39}{40}` or `\\frac{639}{40}`: one value
+        written twice); not equal when one differs (a hedge between candidates); None when that
+        needs the full comparison and `quick` forbids it."""
+        verdicts = [fast_verdict(box, gold, self.options) for box in boxes]
+        if any(v is not None and not v.equal for v in verdicts):
+            return Verdict(False, "mismatch")
+        if None in verdicts:
+            if quick:
+                return None
+            verdicts = [
+                answers_equal(b, gold, self.options) if v is None else v for b, v in zip(boxes, verdicts)
+            ]
+        failed = [v for v in verdicts if not v.equal]
+        return failed[0] if failed else Verdict(True)
 
 
 @lru_cache(maxsize=64)
@@ -105,6 +125,19 @@ def _extract(completion: str, gold: str | None, last_number: bool) -> str | None
     if len(distinct) > 1 or (gold is not None and _is_collection(gold)):
         return ", ".join(distinct)
     return extracted
+
+
+@lru_cache(maxsize=256)
+def _hedged_boxes(completion: str, gold: str | None, last_number: bool) -> tuple[str, ...]:
+    """The distinct boxes of the run that ends the answer, when they were joined against a gold
+    that is one value (not a list or set); empty otherwise."""
+    if gold is None or _is_collection(gold):
+        return ()
+    answer, run = find_answer(completion, last_number=last_number)
+    if answer is None or len(run) < 2:
+        return ()
+    distinct = list({normalize(strip_math_delimiters(b)): strip_math_delimiters(b) for b in run}.values())
+    return tuple(distinct) if len(distinct) > 1 else ()
 
 
 def _is_collection(gold: str) -> bool:
