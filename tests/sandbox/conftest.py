@@ -2,12 +2,17 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from rlvr.sandbox import get_sandbox
+
+# Test modules import helpers from here by this name: several test folders have a conftest.py,
+# and the plain name `conftest` means whichever of them was imported last.
+sys.modules["sandbox_conftest"] = sys.modules[__name__]
 
 
 def _children() -> dict[int, list[int]]:

@@ -11,8 +11,8 @@ import threading
 import time
 
 import pytest
-from conftest import sandbox_processes
 from hostile import HOSTILE, harmless_check
+from sandbox_conftest import sandbox_processes
 
 pytestmark = pytest.mark.slow  # each hostile program runs to its limit
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import docker_sandbox, in_limited_cgroup, in_new_pid_namespace
+from sandbox_conftest import docker_sandbox, in_limited_cgroup, in_new_pid_namespace
 
 pytestmark = pytest.mark.slow
 

@@ -176,7 +176,7 @@ def test_forged_verdicts_score_zero(code, name, tests):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FORGERIES))
 def test_forged_verdicts_score_zero_on_docker(name):
-    from conftest import docker_sandbox
+    from sandbox_conftest import docker_sandbox
 
     docker_sandbox()  # skips where no daemon or image is available (unless CI requires Docker)
     docker_code = get_verifier("code", sandbox="docker", test_timeout_s=3)

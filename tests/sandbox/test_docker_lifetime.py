@@ -11,7 +11,7 @@ import textwrap
 import time
 
 import pytest
-from conftest import docker_sandbox
+from sandbox_conftest import docker_sandbox
 
 pytestmark = pytest.mark.slow
 

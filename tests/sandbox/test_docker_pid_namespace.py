@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import docker_sandbox, in_new_pid_namespace
+from sandbox_conftest import docker_sandbox, in_new_pid_namespace
 
 pytestmark = pytest.mark.slow
 

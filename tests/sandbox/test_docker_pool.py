@@ -1,7 +1,7 @@
 """Docker-specific behaviour: leftover containers of crashed processes are found and removed."""
 
 import pytest
-from conftest import docker_sandbox
+from sandbox_conftest import docker_sandbox
 
 from rlvr.sandbox.docker import LABEL, DockerSandbox, _owner, _pid_namespace
 

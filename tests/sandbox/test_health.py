@@ -4,7 +4,7 @@ once, and `Sandbox.stats()` counts it.  Real backends; the only fake is the inje
 import shutil
 
 import pytest
-from conftest import docker_sandbox
+from sandbox_conftest import docker_sandbox
 
 import rlvr.sandbox.docker as docker_backend
 from rlvr.sandbox import get_sandbox

@@ -40,7 +40,7 @@ def verifier(backend: str):
     if backend == "local" and shutil.which("bwrap") is None:
         pytest.skip("bubblewrap is not installed")
     if backend == "docker":
-        from conftest import docker_sandbox
+        from sandbox_conftest import docker_sandbox
 
         docker_sandbox()  # skips where no daemon or image is available
     return get_verifier("code", language="python", sandbox=backend)

@@ -16,6 +16,10 @@ from pathlib import Path
 
 import pytest
 
+# Test modules import helpers from here by this name: several test folders have a conftest.py,
+# and the plain name `conftest` means whichever of them was imported last.
+sys.modules["server_conftest"] = sys.modules[__name__]
+
 HERE = str(Path(__file__).resolve().parent)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)

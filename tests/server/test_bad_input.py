@@ -7,7 +7,7 @@ import random
 
 import httpx
 import pytest
-from conftest import AUTH, running
+from server_conftest import AUTH, running
 
 J = {"Content-Type": "application/json", **AUTH}
 

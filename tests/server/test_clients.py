@@ -14,7 +14,7 @@ import time
 
 import httpx
 import pytest
-from conftest import free_port, running
+from server_conftest import free_port, running
 
 PROMPT = "<|im_start|>user\nWhat is 6*7?<|im_end|>\n<|im_start|>assistant\n"
 

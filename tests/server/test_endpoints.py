@@ -9,7 +9,7 @@ import json
 import httpx
 import pandas as pd
 import pytest
-from conftest import AUTH, metric
+from server_conftest import AUTH, metric
 
 ROWS = [
     {"completion": r"so the answer is \boxed{\frac{1}{2}}", "answer": "0.5"},

@@ -13,7 +13,7 @@ import time
 
 import httpx
 import pytest
-from conftest import metric, running
+from server_conftest import metric, running
 
 WORKERS = 3  # a pool size no other test uses: fresh workers that can import rlvr_fault_verifiers
 

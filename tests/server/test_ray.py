@@ -11,7 +11,7 @@ import time
 import httpx
 import pandas as pd
 import pytest
-from conftest import HERE, free_port
+from server_conftest import HERE, free_port
 from test_endpoints import ROWS
 
 ray = pytest.importorskip("ray")
