@@ -81,6 +81,8 @@ class _SandboxCollector:
             values = self.stats() or {}
         except Exception:  # a sandbox that cannot report must not break /metrics
             return
+        if hasattr(values, "model_dump"):  # Sandbox.stats() returns a pydantic SandboxStats
+            values = values.model_dump()
         for name, value in values.items():
             if isinstance(value, int | float) and not isinstance(value, bool):
                 yield CounterMetricFamily(f"rlvr_sandbox_{name}", f"Sandbox stats(): {name}.", value=value)

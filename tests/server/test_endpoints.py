@@ -215,3 +215,14 @@ def test_a_sandbox_with_stats_is_exposed_in_metrics():
     text = metrics.render().decode()
     assert "rlvr_sandbox_recoveries_total 3.0" in text
     assert "mode" not in text and "flag" not in text
+
+
+def test_the_sandboxs_own_stats_model_is_exposed_in_metrics():
+    """`Sandbox.stats()` returns a pydantic `SandboxStats`: /metrics reads its fields."""
+    from rlvr.sandbox.health import SandboxStats
+    from rlvr.server.metrics import ServerMetrics
+
+    metrics = ServerMetrics(lambda: 0, 8)
+    metrics.add_sandbox_stats(lambda: SandboxStats(runs=5, recoveries=2))
+    text = metrics.render().decode()
+    assert "rlvr_sandbox_recoveries_total 2.0" in text and "rlvr_sandbox_runs_total 5.0" in text
