@@ -62,18 +62,31 @@ def run_on_ray(config: ServerConfig, address: str | None, *, replicas: int, host
 
     from ray import serve
 
-    url = start(config, address, replicas=replicas, host=host, port=port)
-    log.info("serving on Ray at %s", url)
     stop = threading.Event()
-    # our own handlers (installed after Ray's): a signal ends the wait, and the teardown below runs
-    # to its end instead of being cut by a KeyboardInterrupt
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # our own handlers: a signal ends the wait, and the teardown below runs to its end instead of
+    # being cut by a KeyboardInterrupt; installed before start-up and again after it (ray.init
+    # installs its own), and a KeyboardInterrupt that still gets through counts as a stop too
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def catch_signals() -> None:
+        for sig in previous:
+            signal.signal(sig, lambda *_: stop.set())
+
+    catch_signals()
+    started = False
     try:
+        url = start(config, address, replicas=replicas, host=host, port=port)
+        started = True
+        catch_signals()
+        log.info("serving on Ray at %s", url)
         while not stop.wait(3600):
             pass
+    except KeyboardInterrupt:
+        pass
     finally:
-        log.info("taking the Ray Serve app down")
-        serve.delete(APP_NAME)
-        serve.shutdown()
+        if started:
+            log.info("taking the Ray Serve app down")
+            serve.delete(APP_NAME)
+            serve.shutdown()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
