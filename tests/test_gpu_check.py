@@ -347,6 +347,7 @@ def test_the_training_probe_runs_the_trainer_and_the_sync_check_on_a_real_engine
     assert check["ok"] and check["gap_resynced"] < 1e-4 < 1e-2 < check["gap_stale"]
     split = metrics["step_split_s"]
     assert split["step"] > 0 and split["rollout"] > 0 and split["sync"] > 0
-    reward = split.get("reward") or 0.0  # the trainer times the reward separately
-    assert split["train"] == pytest.approx(split["step"] - split["rollout"] - reward - split["sync"])
+    # the trainer times each part itself (medians over the steps): the parts fit inside a step
+    parts = split["rollout"] + (split.get("reward") or 0.0) + split["train"] + split["sync"]
+    assert split["train"] > 0 and parts <= split["step"] * 1.25
     assert metrics["torch_memory"] == {"cuda": False}
