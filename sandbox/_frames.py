@@ -18,6 +18,9 @@ import struct
 import time
 from typing import Protocol
 
+from .languages import LANGUAGES
+from .types import ExecRequest
+
 HEADER = struct.Struct(">IB")
 REQUEST, STDIN, EOF, KILL = ord("Q"), ord("I"), ord("E"), ord("K")
 READY, OUT, RESULT, ERROR = ord("Y"), ord("O"), ord("R"), ord("X")
@@ -87,19 +90,13 @@ class SocketTransport:
             pass
 
 
-class DockerAttachTransport:
+class DockerAttachTransport(SocketTransport):
     """A container's stdin/stdout through the daemon's attach socket (stdout frames
     carry an 8-byte header: stream, 0, 0, 0, size)."""
 
     def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        sock.setblocking(True)
+        super().__init__(sock)
         self._raw = bytearray()
-        self._sel = selectors.DefaultSelector()
-        self._sel.register(sock, selectors.EVENT_READ)
-
-    def write(self, data: bytes) -> None:
-        self.sock.sendall(data)
 
     def read(self, timeout_s: float) -> bytes | None:
         out = bytearray()
@@ -120,13 +117,6 @@ class DockerAttachTransport:
                     out += self._raw[8 : 8 + size]
                 del self._raw[: 8 + size]
         return bytes(out)
-
-    def close(self) -> None:
-        self._sel.close()
-        try:
-            self.sock.close()
-        except OSError:
-            pass
 
 
 class ZygoteLink:
@@ -206,20 +196,13 @@ def decode_result(payload: bytes) -> dict:
 
 
 def build_request(
-    *,
-    source: str,
-    run: tuple[str, ...],
-    code: str,
-    stdin: str,
-    files: dict[str, bytes] | None,
-    timeout_s: float,
-    max_output: int,
-    workdir_mb: int,
-    limits: dict[str, int],
-    session: bool = False,
+    request: ExecRequest, *, max_output: int, workdir_mb: int, limits: dict[str, int], session: bool = False
 ) -> dict:
-    """One zygote request.  Python runs inline in the forked zygote (no interpreter start)."""
-    all_files = {source: code.encode(), **(files or {})}
+    """One zygote request for a validated run request (both backends' zygotes take the same).
+    Python runs inline in the forked zygote (no interpreter start)."""
+    spec = LANGUAGES[request.language]
+    source, run = spec.source, spec.run
+    all_files = {source: request.code.encode(), **(request.files or {})}
     argv = ["<python-inline>"] if run[:2] == ("/usr/bin/python3", "-I") else list(run)
     return {
         "files": {
@@ -227,8 +210,8 @@ def build_request(
         },
         "argv": argv,
         "source": source,
-        "stdin": stdin.encode(),
-        "timeout_s": timeout_s,
+        "stdin": request.stdin.encode(),
+        "timeout_s": request.timeout_s,
         "max_output": max_output,
         "workdir_mb": workdir_mb,
         "limits": limits,

@@ -319,18 +319,9 @@ class DockerSandbox(Sandbox):
 
     # ------------------------------------------------------------------- run
     def _zygote_request(self, request: ExecRequest, session: bool = False) -> dict:
-        spec = LANGUAGES[request.language]
+        """The container's limits are its own (cgroup memory, pids): no rlimits per run."""
         return build_request(
-            source=spec.source,
-            run=spec.run,
-            code=request.code,
-            stdin=request.stdin,
-            files=request.files,
-            timeout_s=request.timeout_s,
-            max_output=self.max_output_bytes,
-            workdir_mb=self.workdir_mb,
-            limits={},
-            session=session,
+            request, max_output=self.max_output_bytes, workdir_mb=self.workdir_mb, limits={}, session=session
         )
 
     def _run_one(self, request: ExecRequest) -> ExecResult:

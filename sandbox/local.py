@@ -118,14 +118,8 @@ class LocalSandbox(Sandbox):
 
     # ------------------------------------------------------------ zygote mode
     def _zygote_request(self, request: ExecRequest, session: bool = False) -> dict:
-        spec = LANGUAGES[request.language]
         return build_request(
-            source=spec.source,
-            run=spec.run,
-            code=request.code,
-            stdin=request.stdin,
-            files=request.files,
-            timeout_s=request.timeout_s,
+            request,
             max_output=self.max_output_bytes,
             workdir_mb=self.workdir_mb,
             limits={
