@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 import uuid
 from pathlib import Path
 
@@ -114,13 +115,17 @@ class RunCgroup:
         self._fds = []
         self.kill_all()
         for d in (self.memory, self.pids):
-            for _ in range(50):
-                try:
-                    d.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:  # members still exiting
-                    import time
+            rmdir_when_empty(d)
 
-                    time.sleep(0.01)
+
+def rmdir_when_empty(path: Path, tries: int = 50, pause_s: float = 0.01) -> None:
+    """Remove a cgroup directory, waiting for killed members to finish exiting (rmdir fails
+    while any is left); gives up quietly after `tries`."""
+    for _ in range(tries):
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:  # members still exiting
+            time.sleep(pause_s)

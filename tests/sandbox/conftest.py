@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from rlvr.sandbox import get_sandbox
+from rlvr.sandbox.cgroups import rmdir_when_empty
 
 # Test modules import helpers from here by this name: several test folders have a conftest.py,
 # and the plain name `conftest` means whichever of them was imported last.
@@ -207,11 +208,4 @@ def in_limited_cgroup(
         )
     finally:
         for d in dirs:
-            for _ in range(100):
-                try:
-                    d.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:  # members still exiting
-                    time.sleep(0.05)
+            rmdir_when_empty(d, tries=100, pause_s=0.05)
