@@ -36,18 +36,28 @@ def reward_func(
     def rlvr_reward(
         prompts: list | None = None, completions: list | None = None, **columns: Any
     ) -> list[float]:
-        completions = completions or []
-        answers = columns.get(answer_field)
-        ids = columns.get("completion_ids")
-        lengths = [len(x) for x in ids] if ids is not None else None
-        answers = list(answers) if answers is not None else None
+        completions, answers, lengths = _batch(completions, columns, answer_field)
         results = verifier.verify_batch(completions, answers, workers, lengths=lengths)
         return [float(r.score) for r in results]
 
-    rlvr_reward.__name__ = (
-        f"rlvr_{spec.replace('=', '_').replace(',', '_').replace(';', '_').replace(':', '_')}"
-    )
+    rlvr_reward.__name__ = _reward_name("rlvr", spec)
     return rlvr_reward
+
+
+def _batch(
+    completions: list | None, columns: dict[str, Any], answer_field: str
+) -> tuple[list, list | None, list[int] | None]:
+    """What TRL hands a reward function, as rlvr takes it: the completions, the answers from the
+    dataset column `answer_field` (None without one) and the token lengths from `completion_ids`."""
+    answers = columns.get(answer_field)
+    ids = columns.get("completion_ids")
+    lengths = [len(x) for x in ids] if ids is not None else None
+    return completions or [], None if answers is None else list(answers), lengths
+
+
+def _reward_name(prefix: str, spec: str) -> str:
+    """TRL logs each reward function by its name: the spec, with its separators made `_`."""
+    return f"{prefix}_{spec.replace('=', '_').replace(',', '_').replace(';', '_').replace(':', '_')}"
 
 
 def remote_reward_func(
@@ -68,11 +78,8 @@ def remote_reward_func(
     def rlvr_remote_reward(
         prompts: list | None = None, completions: list | None = None, **columns: Any
     ) -> list[float]:
-        completions = completions or []
-        answers = columns.get(answer_field)
-        ids = columns.get("completion_ids")
-        lengths = [len(x) for x in ids] if ids is not None else None
-        return client.rewards(completions, None if answers is None else list(answers), lengths=lengths)
+        completions, answers, lengths = _batch(completions, columns, answer_field)
+        return client.rewards(completions, answers, lengths=lengths)
 
-    rlvr_remote_reward.__name__ = f"rlvr_remote_{spec or 'default'}".replace("=", "_").replace(",", "_")
+    rlvr_remote_reward.__name__ = _reward_name("rlvr_remote", spec or "default")
     return rlvr_remote_reward
