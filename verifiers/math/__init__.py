@@ -55,7 +55,7 @@ class MathVerifier(Verifier):
         return _options(self.rel_tol, self.float_rounding, self.strict, self.set_relations)
 
     def extract(self, completion: str) -> str | None:
-        return _extract(completion, None, self.last_number_fallback)
+        return _extract(completion, None, self.last_number_fallback)[0]
 
     def quick_check(self, completion: str, answer: Any) -> VerifyResult | None:
         """Decides without sympy when there is no answer or both sides are plain numbers."""
@@ -73,14 +73,13 @@ class MathVerifier(Verifier):
     def _decide(self, completion: str, answer: Any, quick: bool) -> VerifyResult | None:
         """One pass: extract, then the fast verdict, then (unless `quick`) the full comparison."""
         gold = gold_text(answer)
-        extracted = _extract(completion, gold, self.last_number_fallback)
+        extracted, boxes = _extract(completion, gold, self.last_number_fallback)
         if extracted is None:
             return VerifyResult(score=0.0, correct=False, reason="no_answer")
         if len(extracted) > self.max_answer_chars:
             return VerifyResult(score=0.0, correct=False, extracted=extracted[:200], reason="too_long")
         if gold is None:
             return VerifyResult(score=0.0, correct=None, extracted=extracted, reason="no_reference")
-        boxes = _hedged_boxes(completion, gold, self.last_number_fallback)
         if boxes:  # several different-looking boxes against one value: right only if each equals it
             verdict = self._all_equal(boxes, gold, quick)
             return _result(verdict, extracted) if verdict is not None else None
@@ -112,32 +111,24 @@ def _options(rel_tol: float, float_rounding: int | None, strict: bool, set_relat
 
 
 @lru_cache(maxsize=256)  # small: the worker's check runs right after its quick_check on the same item
-def _extract(completion: str, gold: str | None, last_number: bool) -> str | None:
-    """The answer; the run of boxes that ends it is read together: `\\boxed{1}, \\boxed{2}`
-    answers `{1, 2}`, and does not answer `2` (a hedge between candidates is no answer)."""
+def _extract(completion: str, gold: str | None, last_number: bool) -> tuple[str | None, tuple[str, ...]]:
+    """The answer, and the boxes it hedges between.
+
+    The run of boxes that ends the answer is read together: `\\boxed{1}, \\boxed{2}` answers
+    `{1, 2}`.  Against a gold that is one value (not a list or set) such a run of different-looking
+    boxes is returned as well: it is right only if every box equals the gold."""
     answer, run = find_answer(completion, last_number=last_number)
     if answer is None:
-        return None
+        return None, ()
     extracted = strip_math_delimiters(answer)
     if len(run) < 2:
-        return extracted
+        return extracted, ()
     distinct = list({normalize(strip_math_delimiters(b)): strip_math_delimiters(b) for b in run}.values())
-    if len(distinct) > 1 or (gold is not None and _is_collection(gold)):
-        return ", ".join(distinct)
-    return extracted
-
-
-@lru_cache(maxsize=256)
-def _hedged_boxes(completion: str, gold: str | None, last_number: bool) -> tuple[str, ...]:
-    """The distinct boxes of the run that ends the answer, when they were joined against a gold
-    that is one value (not a list or set); empty otherwise."""
-    if gold is None or _is_collection(gold):
-        return ()
-    answer, run = find_answer(completion, last_number=last_number)
-    if answer is None or len(run) < 2:
-        return ()
-    distinct = list({normalize(strip_math_delimiters(b)): strip_math_delimiters(b) for b in run}.values())
-    return tuple(distinct) if len(distinct) > 1 else ()
+    collection = gold is not None and _is_collection(gold)
+    if len(distinct) > 1 or collection:
+        hedged = tuple(distinct) if len(distinct) > 1 and gold is not None and not collection else ()
+        return ", ".join(distinct), hedged
+    return extracted, ()
 
 
 def _is_collection(gold: str) -> bool:
