@@ -468,6 +468,7 @@ def serve(request, reader):
                 chunk = os.read(fd, 65536)
                 if not chunk:
                     sel.unregister(fd)
+                    os.close(fd)  # a zygote serves thousands of runs: every pipe end is closed
                     open_streams -= 1
                     continue
                 if fd == stderr_r:

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from rlvr.errors import ConfigError
@@ -90,3 +92,30 @@ def test_a_repeated_program_runs_as_the_first_time(sandbox):
     for _ in range(3):
         r = sandbox.run("def f():\n    raise ValueError('x')\nf()\n")
         assert r.status == "runtime_error" and "ValueError: x" in r.stderr and "line 2" in r.stderr
+
+
+def test_a_worker_serving_many_runs_holds_no_more_files_than_after_its_first():
+    """Every pipe end of a run is closed in the pre-started worker: it served hundreds of runs
+    and then failed them with `Too many open files` when a stream's end was left open."""
+    from sandbox_conftest import _descendants
+
+    sandbox = get_sandbox("local", pool_size=1)
+    try:
+
+        def open_files() -> int:
+            total = 0
+            for root in sandbox.worker_pids():
+                for pid in _descendants(root) | {root}:
+                    try:
+                        total += len(os.listdir(f"/proc/{pid}/fd"))
+                    except OSError:
+                        pass
+            return total
+
+        assert sandbox.run("print(1)").stdout == "1\n"
+        before = open_files()
+        results = [sandbox.run("print(input())", stdin=f"{i}\n") for i in range(200)]
+        assert [r.stdout for r in results] == [f"{i}\n" for i in range(200)]
+        assert open_files() <= before
+    finally:
+        sandbox.close()
