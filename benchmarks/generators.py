@@ -1,8 +1,9 @@
 """Built-in problem generators with exact answers, so everything runs offline.
 
-A benchmark spec names its generator (`BenchmarkSpec.generator`); `arith` mixes integer
-arithmetic, fractions and linear equations.  A seed fixes the problems, and the split is part
-of the seed: `train` and `test` problems of a generator never share a question.
+A benchmark spec names its generator (`BenchmarkSpec.generator`) and its options; `arith` mixes
+integer arithmetic, fractions and linear equations, and has easier levels for small models (see
+`DIFFICULTIES`).  A seed fixes the problems, and the split is part of the seed: `train` and `test`
+problems of a generator never share a question.
 """
 
 from __future__ import annotations
@@ -24,6 +25,22 @@ def _fraction_text(value: Fraction) -> str:
     if value.denominator == 1:
         return str(value.numerator)
     return f"\\frac{{{value.numerator}}}{{{value.denominator}}}"
+
+
+def _add_sub(rng: random.Random, low: int, high: int) -> tuple[str, str, str]:
+    a, b = rng.randint(low, high), rng.randint(low, high)
+    if rng.random() < 0.5:
+        return "add", f"What is {a} + {b}?", str(a + b)
+    return "sub", f"What is {a} - {b}?", str(a - b)
+
+
+# How hard `arith` is.  The untrained SmolLM2-135M-Instruct, greedy, scores about 20-35% on `easy`
+# (docs/trainer.md has the measurements), so a small model can show a rise in accuracy on CPU.
+DIFFICULTIES: dict[str, Callable[[random.Random], tuple[str, str, str]]] = {
+    "easy": lambda rng: _add_sub(rng, 0, 30),  # a ± b with operands 0..30: 1,922 distinct questions
+    "medium": lambda rng: _add_sub(rng, 10, 99),  # a ± b with two-digit operands
+    "mixed": lambda rng: _arith_one(rng),  # sums, products, fractions, linear equations
+}
 
 
 def _arith_one(rng: random.Random) -> tuple[str, str, str]:
@@ -49,18 +66,23 @@ def _arith_one(rng: random.Random) -> tuple[str, str, str]:
     return kind, f"Solve for $x$: ${a}x + {b} = {a * x + b}$.", str(x)
 
 
-def arith(count: int = 100, seed: int = 0, split: str | None = None) -> list[Problem]:
+def arith(
+    count: int = 100, seed: int = 0, split: str | None = None, difficulty: str = "mixed"
+) -> list[Problem]:
     """`count` problems; with a split, questions of other splits (same seed) are never repeated."""
+    if difficulty not in DIFFICULTIES:
+        raise ConfigError("difficulty", f"{difficulty!r} is not one of {', '.join(DIFFICULTIES)}")
     if split is None:
         rng = random.Random(seed)
+        make_one = DIFFICULTIES[difficulty]
         problems = []
         for index in range(count):
-            kind, question, answer = _arith_one(rng)
+            kind, question, answer = make_one(rng)
             problems.append(
                 Problem(id=f"arith-{index}", question=question, answer=answer, metadata={"kind": kind})
             )
         return problems
-    return _split_disjoint(arith, count, seed, split, prefix="arith")
+    return _split_disjoint(arith, count, seed, split, prefix="arith", difficulty=difficulty)
 
 
 # Which split a generated question belongs to is decided by its text alone (a hash bucket out of

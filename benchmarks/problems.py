@@ -32,6 +32,13 @@ def _spec(**fields: Any) -> BenchmarkSpec:
 
 
 _spec(name="arith", generator="arith", kind="math", question_field="question")
+_spec(
+    name="arith_easy",
+    generator="arith",
+    generator_options={"difficulty": "easy"},
+    kind="math",
+    question_field="question",
+)
 
 _spec(
     name="math500",

@@ -47,6 +47,7 @@ def bench_config(config: Any) -> Any:
         sampling=sampling,
         template=config.eval_template or config.template,
         limit=config.eval_limit,
+        split=config.eval_split,
         seed=config.seed,
     )
 

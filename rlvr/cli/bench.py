@@ -34,6 +34,10 @@ def run_command(
     seed: Annotated[int, typer.Option()] = 0,
     limit: Annotated[int | None, typer.Option(help="First N problems per benchmark.", min=1)] = None,
     data_dir: Annotated[str | None, typer.Option(help="Local benchmark files instead of the HF hub.")] = None,
+    split: Annotated[
+        str | None,
+        typer.Option(help="A generator's split (train/test never overlap) or a hub dataset's split."),
+    ] = None,
     template: Annotated[
         str, typer.Option(help="Prompt template: r1 (chat, R1's advice), chat, r1_zero or plain.")
     ] = "r1",
@@ -76,6 +80,7 @@ def run_command(
         think=think,
         limit=limit,
         data_dir=data_dir,
+        split=split,
         seed=seed,
         score_workers=score_workers,
     )

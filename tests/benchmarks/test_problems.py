@@ -95,6 +95,25 @@ def test_generator_splits_never_share_a_question():
     assert load_problems("arith", limit=50, split="test") == test[:50]  # a prefix, whatever the count
 
 
+def test_arith_difficulty_levels_and_the_easy_suite():
+    import re
+
+    easy = load_problems("arith_easy", limit=300, split="test")
+    assert "arith_easy" in list_benchmarks() and {p.split for p in easy} == {"test"}
+    for problem in easy:
+        a, op, b = re.fullmatch(r"What is (\d+) ([+-]) (\d+)\?", problem.question).groups()
+        assert 0 <= int(a) <= 30 and 0 <= int(b) <= 30
+        assert problem.answer == str(int(a) + int(b) if op == "+" else int(a) - int(b))
+    assert {p.metadata["kind"] for p in easy} == {"add", "sub"}
+    train = load_problems("arith_easy", limit=1000, split="train")
+    assert not {p.question for p in train} & {p.question for p in easy}
+    medium = generate("arith", 40, seed=0, difficulty="medium")
+    assert all(re.fullmatch(r"What is \d\d [+-] \d\d\?", p.question) for p in medium)
+    assert generate("arith", 20, seed=5) == generate("arith", 20, seed=5, difficulty="mixed")  # the default
+    with pytest.raises(ConfigError, match="difficulty.*'impossible' is not one of easy, medium, mixed"):
+        generate("arith", 5, difficulty="impossible")
+
+
 def test_one_loader_for_names_limits_files_and_old_spellings(tmp_path):
     assert len(load_problems("arith:7")) == 7
     rows = [{"question": f"q{i}", "answer": str(i)} for i in range(5)]
