@@ -5,7 +5,8 @@ as plain strings), G completions per prompt, the same new-token limit, fp32, the
 (rlvr's `format=0.5,math=1.0` with the <think> prefill), no KL and one optimizer step per batch.
 TRL runs with its default activation checkpointing. rlvr runs twice: `rlvr-hf` with checkpointing
 on, and `rlvr-hf-shared` with it off, so that each prompt's forward is shared by its G completions
-(exact; transformers drops the KV cache inside checkpointed layers). Neither skips zero-reward groups. Each trainer
+(exact; transformers drops the KV cache inside checkpointed layers). Neither skips zero-reward groups
+(rlvr's `skip_flat_groups`, which leaves them out of the backward pass, is off here). Each trainer
 runs in its own process; the first step (warm-up) is left out of the median.
 
     .venv/bin/python perf/train_step.py --steps 6            # rlvr (HF generate), TRL
@@ -57,6 +58,7 @@ def run_rlvr(args: argparse.Namespace, rollout: str, checkpointing: bool) -> lis
         rollout=rollout,
         beta=0.0,
         loss_aggregation="dapo",
+        skip_flat_groups=False,  # the same work as TRL, which backpropagates every group
         output_dir=str(Path(args.work) / f"rlvr-{rollout}"),
         resume=False,
         log_entropy=False,

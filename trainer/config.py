@@ -129,6 +129,12 @@ class GRPOConfig(BaseModel):
         3, ge=0, description="Extra rollout rounds allowed per step for dynamic sampling."
     )
     log_entropy: bool = Field(True, description="Log the policy's mean token entropy (costs one softmax).")
+    skip_flat_groups: bool = Field(
+        True,
+        description="Leave groups whose advantages are all zero out of the backward pass. Without KL "
+        "(beta 0) they add exactly nothing to the gradient, so this only saves time; the entropy is then "
+        "that of the trained groups.",
+    )
 
     # ---------------------------------------------------------------- optimisation
     steps: int = Field(40, ge=1)
@@ -169,6 +175,11 @@ class GRPOConfig(BaseModel):
     eval_max_new_tokens: int | None = Field(None, ge=1, description="Unset: max_new_tokens.")
     eval_template: str | None = Field(None, description="Prompt template of the eval; unset: template.")
     eval_limit: int | None = Field(None, ge=1, description="First N problems of each eval benchmark.")
+    eval_split: str | None = Field(
+        None,
+        description="Split of the eval benchmarks: `test` takes a generator's held-out questions (never in "
+        "its train split); for a hub dataset, the dataset's split. Unset: the benchmark's own.",
+    )
 
     # ---------------------------------------------------------------- output
     output_dir: str = Field("runs/grpo", description="metrics.jsonl, config.json, checkpoints.")

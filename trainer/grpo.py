@@ -278,6 +278,9 @@ class GRPOTrainer:
         if c.log_entropy:
             sums["entropy"] = 0.0
         tokens = max(totals["num_tokens"], 1)
+        batch, advantages, old, ref = self.rows_with_gradient(batch, advantages, old, ref)
+        sums["skipped_groups"] = (totals["num_sequences"] - len(batch)) / c.samples_per_prompt
+        trained_tokens = max(float(batch.completion_mask.sum()), 1.0)
         for rows in self.micro_batches(len(batch)):
             micro = batch.rows(rows.start, rows.stop)
             log_probs, entropy = self.policy_log_probs(self.model, micro, c.log_entropy)
@@ -297,8 +300,28 @@ class GRPOTrainer:
             sums["clip_low"] += float((low * mask).sum().detach()) / tokens
             sums["clip_high"] += float((high * mask).sum().detach()) / tokens
             if entropy is not None:
-                sums["entropy"] += float((entropy * mask).sum().detach()) / tokens
+                sums["entropy"] += float((entropy * mask).sum().detach()) / trained_tokens
+        if len(batch) == 0:  # no gradient at all: Adam still takes its step (momentum, weight decay)
+            for parameter in self.model.parameters():
+                if parameter.requires_grad and parameter.grad is None:
+                    parameter.grad = torch.zeros_like(parameter)
         return sums
+
+    def rows_with_gradient(
+        self, batch: Batch, advantages: torch.Tensor, old: torch.Tensor | None, ref: torch.Tensor | None
+    ) -> tuple[Batch, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Only the groups whose loss has a gradient. Without a KL term, a group whose advantages are
+        all zero (every sample got the same reward) contributes exactly nothing, because each token's
+        objective is A·ratio; its forward and backward passes are skipped. The loss normalizers come
+        from the whole batch, so the gradient is unchanged."""
+        if ref is not None or not self.config.skip_flat_groups:
+            return batch, advantages, old, ref
+        groups = advantages.view(-1, self.config.samples_per_prompt)
+        keep = (groups != 0).any(dim=1).repeat_interleave(self.config.samples_per_prompt)
+        index = keep.nonzero().flatten()
+        if len(index) == len(batch):
+            return batch, advantages, old, ref
+        return batch.select(index), advantages[index], None if old is None else old[index], None
 
     # ------------------------------------------------------------------ the loop
     def train_step(self) -> dict[str, float]:

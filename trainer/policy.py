@@ -83,6 +83,15 @@ class Batch:
             )
         )
 
+    def select(self, index: torch.Tensor) -> Batch:
+        """The rows at `index` (a long tensor), in that order."""
+        return Batch(
+            *(
+                t[index]
+                for t in (self.input_ids, self.attention_mask, self.completion_ids, self.completion_mask)
+            )
+        )
+
     def __len__(self) -> int:
         return self.input_ids.shape[0]
 

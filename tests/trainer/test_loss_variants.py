@@ -74,6 +74,43 @@ def test_gradient_accumulation_equals_the_full_batch(tiny_model, tmp_path, share
         trainer.close()
 
 
+@pytest.mark.parametrize("share_prompt", [False, True])
+def test_groups_without_signal_are_skipped_and_the_gradient_is_unchanged(tiny_model, tmp_path, share_prompt):
+    """A group whose advantages are all zero adds nothing to the loss's gradient (no KL): leaving it
+    out of the backward pass must give the gradient of the whole batch, and a batch where every
+    group is flat still gives Adam its (zero-gradient) step."""
+    trainer = trainer_for(tiny_model, tmp_path, share_prompt=share_prompt, micro_batch_size=8)
+    try:
+        batch, advantages = trainer.build_batch(trainer.collect(2, seed=4))
+        assert advantages[:8].abs().sum() > 0
+        advantages = advantages.clone()
+        advantages[8:] = 0  # the second group has no signal
+        for aggregation in ("grpo", "dapo"):
+            trainer.config.loss_aggregation = aggregation
+            trainer.model.zero_grad(set_to_none=True)
+            skipped = trainer.accumulate_gradients(batch, advantages, None, None)
+            with_skip = [p.grad.clone() for p in trainer.model.parameters() if p.requires_grad]
+            # the same batch where the flat group's advantages are a tiny non-zero value: not skipped,
+            # so its rows run through the backward pass; their contribution is ~1e-30 of the rest
+            advantages_kept = advantages.clone()
+            advantages_kept[8:] = 1e-30
+            full = gradients(trainer, batch, advantages_kept)
+            assert skipped["skipped_groups"] == 1
+            assert any(float(g.abs().max()) > 0 for g in with_skip)
+            for a, b in zip(with_skip, full):
+                assert torch.allclose(a, b, atol=1e-7, rtol=1e-5), (aggregation, float((a - b).abs().max()))
+        flat = torch.zeros_like(advantages)
+        trainer.model.zero_grad(set_to_none=True)
+        stats = trainer.accumulate_gradients(batch, flat, None, None)
+        assert stats["skipped_groups"] == 2
+        grads = [p.grad for p in trainer.model.parameters() if p.requires_grad]
+        assert all(g is not None and float(g.abs().max()) == 0 for g in grads)
+        trainer.config.skip_flat_groups = False  # every group runs through the backward pass
+        assert trainer.accumulate_gradients(batch, flat, None, None)["skipped_groups"] == 0
+    finally:
+        trainer.close()
+
+
 def test_a_second_pass_clips_what_the_log_probs_say(tiny_model, tmp_path):
     """μ = 2: after the first pass's step the ratios move; the clip fractions of the second pass
     are those computed by hand from π_old and the updated policy's log-probs."""
