@@ -31,13 +31,18 @@ def _spec(**fields: Any) -> BenchmarkSpec:
     return spec
 
 
-_spec(name="arith", generator="arith", kind="math", question_field="question")
+# The question is an expression: restating it (`2 - 8`) must not count as the answer -6.
+_ARITH_VERIFIER = {"require_evaluated": True}
+_spec(
+    name="arith", generator="arith", kind="math", question_field="question", verifier_options=_ARITH_VERIFIER
+)
 _spec(
     name="arith_easy",
     generator="arith",
     generator_options={"difficulty": "easy"},
     kind="math",
     question_field="question",
+    verifier_options=_ARITH_VERIFIER,
 )
 
 _spec(
@@ -117,14 +122,18 @@ def load_problems(
     if overrides:
         spec = spec.model_copy(update=overrides)
     if spec.generator is not None:
-        return generators.generate(spec.generator, limit or 100, seed, split, **spec.generator_options)
-    rows = _read_rows(spec, data_dir)
-    if spec.question_field is None:
-        spec = spec.model_copy(update={"question_field": _guess_question_field(spec, rows)})
-    problems = [_to_problem(spec, row, i, seed) for i, row in enumerate(rows)]
-    if split is not None:
-        problems = [p.model_copy(update={"split": split}) for p in problems]
-    return problems[:limit] if limit is not None else problems
+        problems = generators.generate(spec.generator, limit or 100, seed, split, **spec.generator_options)
+    else:
+        rows = _read_rows(spec, data_dir)
+        if spec.question_field is None:
+            spec = spec.model_copy(update={"question_field": _guess_question_field(spec, rows)})
+        problems = [_to_problem(spec, row, i, seed) for i, row in enumerate(rows)]
+        if split is not None:
+            problems = [p.model_copy(update={"split": split}) for p in problems]
+        problems = problems[:limit] if limit is not None else problems
+    if spec.verifier_options:
+        problems = [p.model_copy(update={"verifier_options": dict(spec.verifier_options)}) for p in problems]
+    return problems
 
 
 def resolve_spec(name: str) -> BenchmarkSpec:

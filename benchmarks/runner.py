@@ -87,6 +87,8 @@ def load_suites(config: BenchConfig) -> list[Suite]:
         else:
             source = {"data_dir": config.data_dir} if config.data_dir and not spec.path else {}
             source.update(hub_id=spec.hub_id, hub_revision=spec.hub_revision, path=spec.path)
+        if spec.verifier_options:
+            source["verifier_options"] = dict(spec.verifier_options)
         as_written = spec.prompt is not None
         suites.append(Suite(spec.name, spec.kind, as_written, problems, content_hash(problems), source))
     names = [s.name for s in suites]
@@ -159,15 +161,16 @@ def score_records(records: list[dict], problems: dict[Key, Problem], workers: in
     """VerifyResults per (benchmark, problem), each record's samples scored by its problem's verifier."""
     from rlvr.verifiers import get_verifier
 
-    by_verifier: dict[str, list[tuple[Key, int, str, Any]]] = {}
+    by_verifier: dict[tuple[str, str], list[tuple[Key, int, str, Any]]] = {}
     for record in records:
         key = (record["benchmark"], record["problem_id"])
         problem = problems[key]
+        verifier = (problem.verifier, json.dumps(problem.verifier_options, sort_keys=True))
         for i, sample in enumerate(record["samples"]):
-            by_verifier.setdefault(problem.verifier, []).append((key, i, sample["text"], problem.answer))
+            by_verifier.setdefault(verifier, []).append((key, i, sample["text"], problem.answer))
     scored: dict[Key, list] = {(r["benchmark"], r["problem_id"]): [None] * len(r["samples"]) for r in records}
-    for name, items in by_verifier.items():
-        results = get_verifier(name).verify_batch(
+    for (name, options), items in by_verifier.items():
+        results = get_verifier(name, **json.loads(options)).verify_batch(
             [t for _, _, t, _ in items], [a for *_, a in items], workers
         )
         for (key, i, _, _), result in zip(items, results):

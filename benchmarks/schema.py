@@ -20,6 +20,9 @@ class Problem(BaseModel):
     question: str
     answer: Any
     verifier: str = "math"
+    verifier_options: dict[str, Any] = Field(
+        default_factory=dict, description="Options of the verifier, e.g. {require_evaluated: true}."
+    )
     split: str | None = Field(None, description="The split it came from (train, test, ...), when known.")
     metadata: dict[str, Any] = Field(default_factory=dict)  # level, subject, options, kind, ...
 
@@ -40,6 +43,11 @@ class BenchmarkSpec(BaseModel):
     id_field: str | None = None
     metadata_fields: tuple[str, ...] = ()
     verifier: str = "math"
+    verifier_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Options of the verifier for this benchmark (arith: {require_evaluated: true}, so "
+        "restating `2 - 8` does not answer -6).",
+    )
     kind: Kind = "math"
     path: str | None = Field(None, description="A local data file (custom benchmarks); beats hub_id.")
     generator: str | None = Field(

@@ -196,6 +196,25 @@ def test_a_custom_yaml_benchmark_needs_no_python():
     assert [r.correct for r in score_records(records, problems, 1)[(suite.name, "c1")]] == [True, False]
 
 
+def test_arith_suites_do_not_take_the_restated_question_as_the_answer():
+    """A policy trained on `What is 2 - 8?` learned to answer `The answer is 2 - 8.` (equal in value):
+    the arith suites' verifier requires the evaluated number; other suites keep value equality."""
+    suites = load_suites(BenchConfig(benchmarks=["arith_easy", "arith"], model="m", limit=5, split="test"))
+    assert suites[0].source["verifier_options"] == {"require_evaluated": True}
+    problems = {(s.name, p.id): p for s in suites for p in s.problems}
+    records = []
+    for suite in suites:
+        for p in suite.problems:
+            expression = p.question.removeprefix("What is ").removesuffix("?")
+            samples = [{"text": f"The answer is {p.answer}."}, {"text": f"The answer is {expression}."}]
+            records.append({"benchmark": suite.name, "problem_id": p.id, "samples": samples})
+    scored = score_records(records, problems, 1)
+    easy = [scored[("arith_easy", p.id)] for p in suites[0].problems]
+    assert all([r.correct for r in results] == [True, False] for results in easy)
+    assert {results[1].reason for results in easy} == {"not_evaluated"}
+    assert all(scored[key][0].correct for key in scored)  # the evaluated answer always counts
+
+
 def test_code_suites_score_through_the_code_verifier(tmp_path):
     shutil.copy(DATA / "humaneval_sample.jsonl", tmp_path / "humaneval.jsonl")
     shutil.copy(DATA / "lcb_sample.jsonl", tmp_path / "livecodebench.jsonl")

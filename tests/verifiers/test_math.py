@@ -139,3 +139,28 @@ def test_grader_and_verifier_agree_on_percentages(math, pred, gold, equal):
 
     assert answers_equal(pred, gold).equal is equal
     assert math.verify(f"\\boxed{{{pred}}}", gold).correct is equal
+
+
+@pytest.mark.parametrize(
+    ("completion", "gold", "strict_score"),
+    [
+        ("The answer is 2 - 8.", "-6", 0.0),  # the question restated
+        ("\\boxed{3 \\times 4}", "12", 0.0),
+        ("\\boxed{2^{10}}", "1024", 0.0),
+        ("\\boxed{-6} or \\boxed{2-8}", "-6", 0.0),  # every box must be evaluated
+        ("The answer is -6.", "-6", 1.0),
+        ("<answer>x = -6</answer>", "-6", 1.0),
+        ("\\boxed{(-6)}", "-6", 1.0),
+        ("\\boxed{1,000}", "1000", 1.0),
+        ("\\boxed{0.5}", "\\frac{1}{2}", 1.0),
+        ("\\boxed{\\dfrac{3}{4}}", "0.75", 1.0),
+        ("\\boxed{2+\\sqrt{3}}", "\\sqrt{3}+2", 1.0),  # the gold is not a plain number: values compare
+        ("\\boxed{7}", "-6", 0.0),
+    ],
+)
+def test_require_evaluated_refuses_expressions_for_a_numeric_gold(completion, gold, strict_score):
+    strict = get_verifier("math", require_evaluated=True).verify(completion, gold)
+    assert strict.score == strict_score, strict
+    if strict_score == 0 and "7" not in completion:
+        assert strict.reason == "not_evaluated"
+        assert get_verifier("math").verify(completion, gold).score == 1.0  # off by default: values compare

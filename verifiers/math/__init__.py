@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -20,7 +21,8 @@ from .extract import (
     trailing_boxes,
 )
 from .grader import Options, Verdict, answers_equal, fast_verdict
-from .normalize import normalize
+from .normalize import normalize, unwrap_text
+from .numbers import parse_number
 from .structure import Seq, parse_structure
 
 
@@ -49,6 +51,13 @@ class MathVerifier(Verifier):
         False, description="Take the last number when there is no boxed answer or answer phrase."
     )
     max_answer_chars: int = Field(1000, gt=0, description="Longer extracted answers are not parsed.")
+    require_evaluated: bool = Field(
+        False,
+        description="When the gold is a plain number, the answer must be one too (`-6`, `\\frac{1}{2}`, "
+        "`x = 0.5`), not an expression still to evaluate (`2 - 8` for -6, `2^{10}` for 1024). Restating an "
+        "arithmetic question is then not an answer: a policy trained on computation tasks learns exactly "
+        "that when it is rewarded. Off by default, as in math-verify, which compares values.",
+    )
 
     @property
     def options(self) -> Options:
@@ -80,6 +89,9 @@ class MathVerifier(Verifier):
             return VerifyResult(score=0.0, correct=False, extracted=extracted[:200], reason="too_long")
         if gold is None:
             return VerifyResult(score=0.0, correct=None, extracted=extracted, reason="no_reference")
+        if self.require_evaluated and is_plain_number(gold):
+            if not all(is_plain_number(a) for a in (extracted, *boxes)):
+                return VerifyResult(score=0.0, correct=False, extracted=extracted, reason="not_evaluated")
         if boxes:  # several different-looking boxes against one value: right only if each equals it
             verdict = self._all_equal(boxes, gold, quick)
             return _result(verdict, extracted) if verdict is not None else None
@@ -103,6 +115,19 @@ class MathVerifier(Verifier):
             ]
         failed = [v for v in verdicts if not v.equal]
         return failed[0] if failed else Verdict(True)
+
+
+_ASSIGNED = re.compile(r"^[A-Za-z]\w*\s*=\s*")
+
+
+@lru_cache(maxsize=16384)
+def is_plain_number(answer: str) -> bool:
+    """A number as a final answer is written (`-6`, `1,000`, `0.5`, `\\frac{1}{2}`, `x = 3`), not an
+    expression that still has to be evaluated (`2 - 8`, `3 \\times 4`, `2^{10}`)."""
+    text = _ASSIGNED.sub("", unwrap_text(normalize(answer)))
+    while text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip()
+    return parse_number(text) is not None
 
 
 @lru_cache(maxsize=64)
