@@ -24,6 +24,9 @@ def group_advantages(
     rewards in the batch; `none`: no division (Dr. GRPO, which removes the std's difficulty bias).
     The std is the unbiased one, as in TRL."""
     centered = rewards - rewards.mean(dim=1, keepdim=True)
+    # a group whose rewards are all equal has advantage exactly 0: the float mean of eight 0.2s is not
+    # exactly 0.2, and (r - mean) / (0 + eps) would otherwise give every sample a spurious ±1e-4
+    centered = torch.where(informative_groups(rewards).unsqueeze(1), centered, torch.zeros_like(centered))
     if scale == "none":
         return centered
     if scale == "group":

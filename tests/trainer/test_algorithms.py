@@ -28,6 +28,17 @@ def test_group_advantages_divide_by_the_groups_unbiased_std():
     assert group_advantages(rewards, "group")[1].tolist() == [0.0, 0.0, 0.0, 0.0]  # eps keeps it finite
 
 
+@pytest.mark.parametrize("scale", ["group", "batch", "none"])
+def test_a_group_of_equal_rewards_has_exactly_zero_advantage(scale):
+    """The float mean of eight 1.2s is 1.2 - 1.2e-7; divided by (0 + eps) that was a spurious
+    advantage of 1e-3 on every sample of a group that teaches nothing."""
+    rewards = torch.tensor([[1.2] * 8, [0.2] * 8, [0.0, 1.0, 0.0, 1.2, 0.0, 0.0, 0.0, 1.0]])
+    assert float((rewards[0].mean() - rewards[0, 0]).abs()) > 0  # the premise: float error exists
+    advantages = group_advantages(rewards, scale)
+    assert advantages[:2].abs().max() == 0
+    assert advantages[2].abs().min() > 0.1
+
+
 def test_dr_grpo_only_centres_and_batch_scale_uses_one_std():
     rewards = torch.tensor([[1.0, 0.0], [3.0, 1.0]])
     assert group_advantages(rewards, "none").tolist() == [[0.5, -0.5], [1.0, -1.0]]
