@@ -65,3 +65,21 @@ def test_eval_problems_in_the_training_data_are_refused(tiny_model, tmp_path):
     data.write_text(json.dumps({"prompt": leaked.question, "answer": leaked.answer}) + "\n")
     with pytest.raises(ConfigError, match="eval.*also in the training data"):
         GRPOTrainer(config, reward=CountLetter())
+
+
+def test_eval_split_takes_a_generators_held_out_questions():
+    """Training on `arith_easy`'s train split and evaluating on its test split: the two never share a
+    question, and the eval config says which split it took."""
+    from rlvr.benchmarks import load_problems
+    from rlvr.benchmarks.runner import load_suites
+    from rlvr.trainer import GRPOConfig
+    from rlvr.trainer.evaluation import bench_config, check_no_overlap
+
+    config = GRPOConfig(model="m", data="arith_easy", eval=["arith_easy"], eval_split="test", eval_limit=200)
+    suite = load_suites(bench_config(config))[0]
+    assert len(suite.problems) == 200 and {p.split for p in suite.problems} == {"test"}
+    train = load_problems("arith_easy", limit=1000, split="train")
+    check_no_overlap([p.question for p in train], [suite])  # raises on any shared question
+    unsplit = load_suites(bench_config(config.model_copy(update={"eval_split": None})))[0]
+    with pytest.raises(ConfigError, match="also in the training data"):
+        check_no_overlap([p.question for p in train], [unsplit])
