@@ -83,3 +83,24 @@ def test_eval_split_takes_a_generators_held_out_questions():
     unsplit = load_suites(bench_config(config.model_copy(update={"eval_split": None})))[0]
     with pytest.raises(ConfigError, match="also in the training data"):
         check_no_overlap([p.question for p in train], [unsplit])
+
+
+@pytest.mark.parametrize("name", ["grpo_arith_smollm2.yaml", "grpo_accuracy_smollm2.yaml"])
+def test_the_shipped_learning_runs_are_valid_and_evaluate_on_held_out_problems(name):
+    """The example configs validate, their reward builds, and every eval problem is unseen in training."""
+    from pathlib import Path
+
+    from rlvr.benchmarks import load_problems
+    from rlvr.benchmarks.runner import load_suites
+    from rlvr.trainer import GRPOConfig
+    from rlvr.trainer.evaluation import bench_config, check_no_overlap
+    from rlvr.verifiers import get_verifier
+
+    config = GRPOConfig.from_file(Path(__file__).resolve().parents[2] / "examples" / name)
+    get_verifier(config.reward, **config.reward_options)
+    train = load_problems(config.data, limit=config.num_prompts, split=config.split, seed=config.seed)
+    assert len(train) == config.num_prompts
+    if config.eval:
+        suites = load_suites(bench_config(config))
+        assert sum(len(s.problems) for s in suites) >= 200
+        check_no_overlap([p.question for p in train], suites)
