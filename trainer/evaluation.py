@@ -135,6 +135,7 @@ class TrainingEvaluator:
         record: dict[str, Any] = {"step": step, "kind": "eval"}
         for name, metrics in results["benchmarks"].items():
             record.update(headline(name, metrics))
+        record.update(answered_shares(out))
         record.update(self.reward_components(out))
         record["eval_time_s"] = time.perf_counter() - started
         self.trainer.log.write(record)
@@ -162,6 +163,19 @@ class TrainingEvaluator:
                 values = [r.details["scores"][component] for r in results]
                 scores[f"eval/{name}/reward/{component}"] = sum(values) / len(values)
         return scores
+
+
+def answered_shares(out: Path) -> dict[str, float]:
+    """Per benchmark, the share of completions in which the verifier found a final answer at all:
+    the format side of accuracy, so a rise in accuracy can be told apart from a rise in answering."""
+    import pandas as pd
+
+    details = pd.read_parquet(out / "details.parquet", columns=["benchmark", "extracted"])
+    found = details["extracted"].notna() & (details["extracted"].astype(str) != "")
+    return {
+        f"eval/{name}/answered": float(share)
+        for name, share in found.groupby(details["benchmark"]).mean().items()
+    }
 
 
 def headline(name: str, metrics: dict[str, Any]) -> dict[str, float]:

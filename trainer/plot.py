@@ -53,13 +53,15 @@ def plot_evals(evals: list[dict[str, Any]], path: Path, plt: Any) -> Path:
         low = [m - r.get(f"eval/{name}/ci_low", m) for m, r in zip(mean, evals)]
         high = [r.get(f"eval/{name}/ci_high", m) - m for m, r in zip(mean, evals)]
         acc_ax.errorbar(steps, mean, yerr=[low, high], marker="o", capsize=3, label=name)
+        answered = [r.get(f"eval/{name}/answered", float("nan")) for r in evals]
+        comp_ax.plot(steps, answered, marker="s", linestyle="--", label=f"{name}: an answer found")
         for key in sorted({k for r in evals for k in r if k.startswith(f"eval/{name}/reward/")}):
             component = key.rsplit("/", 1)[1]
             comp_ax.plot(
                 steps, [r.get(key, float("nan")) for r in evals], marker="o", label=f"{name}: {component}"
             )
     acc_ax.set_title("held-out accuracy (95% interval)")
-    comp_ax.set_title("training reward's components on the eval completions")
+    comp_ax.set_title("format: answers found; the reward's components")
     for ax in (acc_ax, comp_ax):
         ax.set_xlabel("step")
         ax.set_ylim(-0.02, 1.02)

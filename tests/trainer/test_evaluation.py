@@ -45,6 +45,7 @@ def test_hf_rollout_evaluates_at_0_every_n_and_the_end(tiny_model, tmp_path):
             0 <= record["eval/arith/ci_low"] <= record["eval/arith/accuracy"] <= record["eval/arith/ci_high"]
         )
         assert "eval/arith/reward/letter" in record  # the training reward on the eval completions
+        assert 0 <= record["eval/arith/answered"] <= 1  # the share with a final answer found
         results = json.loads((run / "eval" / f"step_{record['step']}" / "results.json").read_text())
         assert results["benchmarks"]["arith"]["problems"] == 6
         assert (run / "eval" / f"step_{record['step']}" / "details.parquet").exists()
