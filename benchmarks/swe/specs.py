@@ -21,6 +21,7 @@ from .grading import LOG_PARSERS
 from .records import SWEInstance
 
 SHIPPED = Path(__file__).with_name("specs")
+BUILD_RECIPE = 2  # bump when envs.build_env changes what a built environment holds
 
 
 class EnvSpec(BaseModel):
@@ -46,7 +47,7 @@ class EnvSpec(BaseModel):
     @property
     def key(self) -> str:
         """Cache key: changes whenever anything that shapes the environment changes."""
-        facts = [self.python, sorted(self.packages), sorted(self.build_packages)]
+        facts = [BUILD_RECIPE, self.python, sorted(self.packages), sorted(self.build_packages)]
         digest = hashlib.sha256(json.dumps(facts).encode()).hexdigest()[:12]
         return f"{self.repo.replace('/', '__')}-{self.version}-py{self.python}-{digest}"
 

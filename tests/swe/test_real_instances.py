@@ -32,3 +32,16 @@ def test_pytest_5227_local(shared_data, tmp_path):
         result = evaluate_instance(inst, patch, spec, sandbox, settings)
         assert result.outcome == "unresolved" and not result.resolved, (name, result)
     assert evaluate_instance(inst, inst.patch, spec, sandbox, settings).outcome == "resolved"
+
+
+def test_flask_4045_gold_local(shared_data):
+    """blinker 1.4 (an sdist) must come byte-compiled: flask's `filterwarnings = error` turns the
+    invalid escapes that compiling it at import time warns about into a SyntaxError in conftest."""
+    swe = shared_data / "swe"
+    inst = load_instances(swe / "instances.jsonl", ids=["pallets__flask-4045"])[0]
+    spec = spec_for(inst)
+    sandbox = make_sandbox(build_env(spec), "local", 1, 4096)
+    settings = EvalSettings(cache_dir=DEFAULT_CACHE, repos_dir=swe / "repos", timeout_s=300)
+    gold = evaluate_instance(inst, inst.patch, spec, sandbox, settings)
+    assert gold.outcome == "resolved", gold
+    assert gold.tests_status["counts"]["PASS_TO_PASS"] == {"success": 50, "failure": 0}
