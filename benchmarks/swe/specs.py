@@ -20,7 +20,8 @@ from rlvr.errors import ConfigError
 from .grading import LOG_PARSERS
 from .records import SWEInstance
 
-SHIPPED = Path(__file__).with_name("specs")
+# a folder name that is no Python identifier: setuptools would take `specs/` for a package
+SHIPPED = Path(__file__).with_name("env-specs")
 BUILD_RECIPE = 2  # bump when envs.build_env changes what a built environment holds
 
 
