@@ -2,6 +2,7 @@
 the fastest, on the local backend.  Gold resolves, empty is empty_patch, and no hostile patch
 resolves; a gold check follows each hostile one."""
 
+import os
 import random
 import subprocess
 
@@ -87,3 +88,31 @@ def test_flask_4045_gold_local(shared_data):
     gold = evaluate_instance(inst, inst.patch, spec, sandbox, settings)
     assert gold.outcome == "resolved" and gold.install == "prepared", gold
     assert gold.tests_status["counts"]["PASS_TO_PASS"] == {"success": 50, "failure": 0}
+
+
+def test_pytest_5227_docker(shared_data, tmp_path):
+    """The same instance on the Docker backend (image = sandbox image + interpreter + venv; the
+    install runs in every evaluation there): gold resolves, forged and broken patches do not."""
+    pytest.importorskip("docker")
+    import docker
+
+    try:
+        docker.from_env().ping()
+    except Exception:
+        if os.environ.get("RLVR_REQUIRE_DOCKER"):
+            raise
+        pytest.skip("no Docker daemon")
+    swe = shared_data / "swe"
+    inst = load_instances(swe / "instances.jsonl", ids=["pytest-dev__pytest-5227"])[0]
+    spec = spec_for(inst)
+    sandbox = make_sandbox(build_env(spec), "docker", 1, 4096)
+    settings = EvalSettings(cache_dir=DEFAULT_CACHE, repos_dir=swe / "repos", timeout_s=300)
+    try:
+        gold = evaluate_instance(inst, inst.patch, spec, sandbox, settings)
+        assert gold.outcome == "resolved" and gold.install == "full", gold
+        hostile = hostile_patches(inst, swe / "repos", tmp_path)
+        for name in ("conftest_forgery", "syntax_error", "print_fake_passed"):
+            result = evaluate_instance(inst, hostile[name], spec, sandbox, settings)
+            assert result.outcome == "unresolved" and not result.resolved, (name, result)
+    finally:
+        sandbox.close()
