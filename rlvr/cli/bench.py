@@ -34,6 +34,9 @@ def run_command(
     seed: Annotated[int, typer.Option()] = 0,
     limit: Annotated[int | None, typer.Option(help="First N problems per benchmark.", min=1)] = None,
     data_dir: Annotated[str | None, typer.Option(help="Local benchmark files instead of the HF hub.")] = None,
+    repos: Annotated[
+        str | None, typer.Option(help="SWE benchmarks: source repositories/archives (as `rlvr swe eval`).")
+    ] = None,
     template: Annotated[
         str, typer.Option(help="Prompt template: r1 (chat, R1's advice), chat, r1_zero or plain.")
     ] = "r1",
@@ -76,6 +79,7 @@ def run_command(
         think=think,
         limit=limit,
         data_dir=data_dir,
+        swe_repos=repos,
         seed=seed,
         score_workers=score_workers,
     )
