@@ -93,6 +93,26 @@ _spec(
     verifier="math",
     kind="multiple_choice",
 )
+_spec(
+    name="swe-lite",
+    local_files=("swe_lite.jsonl", "SWE-bench_Lite.jsonl"),
+    hub_id="princeton-nlp/SWE-bench_Lite",
+    question_field="problem_statement",
+    answer_field="patch",
+    id_field="instance_id",
+    verifier="swe",
+    kind="swe",
+)
+_spec(
+    name="swe-verified",
+    local_files=("swe_verified.jsonl", "SWE-bench_Verified.jsonl"),
+    hub_id="SWE-bench/SWE-bench_Verified",
+    question_field="problem_statement",
+    answer_field="patch",
+    id_field="instance_id",
+    verifier="swe",
+    kind="swe",
+)
 
 
 def load_problems(
@@ -105,12 +125,14 @@ def load_problems(
     question_field: str | None = None,
     answer_field: str | None = None,
     id_field: str | None = None,
+    swe_repos: str | Path | None = None,
 ) -> list[Problem]:
     """The problems of `source`: a registered benchmark (`math500`, `arith`; `NAME:N` takes the first
     N), a YAML/JSON benchmark spec file, a JSONL/Parquet/CSV data file, or a hub dataset id.
 
     `split` picks a generator's split (train and test never overlap) or a hub dataset's split;
-    the field names override the spec's for data files and hub datasets."""
+    the field names override the spec's for data files and hub datasets; `swe_repos` is where SWE
+    benchmarks read the source trees for their prompts (`rlvr swe eval --repos`)."""
     if limit is not None and limit < 1:
         raise ConfigError("limit", f"must be at least 1, got {limit}")
     name, limit = split_limit(source, limit)
@@ -123,6 +145,10 @@ def load_problems(
         spec = spec.model_copy(update=overrides)
     if spec.generator is not None:
         problems = generators.generate(spec.generator, limit or 100, seed, split, **spec.generator_options)
+    elif spec.kind == "swe":
+        from .swe.bench import swe_problems
+
+        problems = swe_problems(spec, data_dir, limit, swe_repos)
     else:
         rows = _read_rows(spec, data_dir)
         if spec.question_field is None:
@@ -151,12 +177,32 @@ def resolve_spec(name: str) -> BenchmarkSpec:
     if path.suffix.lower() in (".jsonl", ".json", ".parquet", ".csv"):
         if not path.exists():
             raise InputFileError(f"{path}: no such data file")
+        if _holds_swe_records(path):
+            return BENCHMARKS.get("swe-lite").model_copy(
+                update={"name": path.stem, "path": str(path), "hub_id": None, "local_files": ()}
+            )
         return BenchmarkSpec(name=path.stem, path=str(path), question_field=None)
     if _looks_like_hub_id(name):
         return BenchmarkSpec(
             name=name.replace("/", "__"), hub_id=name, hub_split="train", question_field=None
         )
     return BENCHMARKS.get(name)  # raises the error that lists the known names
+
+
+def _holds_swe_records(path: Path) -> bool:
+    """A JSON/JSONL file whose first record has SWE-bench's fields (instance_id, base_commit, ...)."""
+    if path.suffix.lower() not in (".jsonl", ".json"):
+        return False
+    from .swe.bench import SWE_FIELDS
+
+    with path.open(encoding="utf-8") as handle:
+        head = handle.read(1 << 20).lstrip()
+    first = head.lstrip("[").lstrip()
+    try:
+        record, _ = json.JSONDecoder().raw_decode(first)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(record, dict) and SWE_FIELDS <= set(record)
 
 
 def split_limit(source: str, limit: int | None) -> tuple[str, int | None]:

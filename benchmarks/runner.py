@@ -44,6 +44,7 @@ class BenchConfig(BaseModel):
     limit: int | None = Field(None, ge=1, description="First N problems of each benchmark.")
     split: str | None = Field(None, description="A generator's split (train/test) or a hub dataset's split.")
     data_dir: str | None = Field(None, description="Local benchmark files instead of the HF hub.")
+    swe_repos: str | None = Field(None, description="SWE benchmarks: source trees (`rlvr swe eval --repos`).")
     seed: int = Field(0, description="Seeds problem shuffling (GPQA options) and sampling.")
     score_workers: int | None = Field(None, ge=1)
 
@@ -57,7 +58,13 @@ class BenchConfig(BaseModel):
     def identity(self) -> dict[str, Any]:
         """The fields a resumed run must share with the original (engine options and worker
         counts may change, e.g. after an out-of-memory crash)."""
-        return self.model_dump(mode="json", exclude={"engine_options", "score_workers", "data_dir"})
+        return self.model_dump(
+            mode="json", exclude={"engine_options", "score_workers", "data_dir", "swe_repos"}
+        )
+
+    def verifier_options(self) -> dict[str, dict[str, Any]]:
+        """Options per verifier name that come from the run's settings."""
+        return {"swe": {"repos_dir": self.swe_repos}} if self.swe_repos else {}
 
 
 @dataclass
@@ -77,7 +84,9 @@ def load_suites(config: BenchConfig) -> list[Suite]:
     for ref in config.benchmarks:
         name, _ = split_limit(ref, None)
         spec = resolve_spec(name)
-        problems = load_problems(ref, config.data_dir, config.limit, config.seed, config.split)
+        problems = load_problems(
+            ref, config.data_dir, config.limit, config.seed, config.split, swe_repos=config.swe_repos
+        )
         if spec.generator is not None:
             source: dict[str, Any] = {
                 "generator": spec.generator,
@@ -129,9 +138,12 @@ class BackgroundScorer:
     """Scores finished problems on one thread (through the verifiers' process pool) while the
     engine keeps generating.  A batch goes out as soon as the previous one is done."""
 
-    def __init__(self, problems: dict[Key, Problem], workers: int | None) -> None:
+    def __init__(
+        self, problems: dict[Key, Problem], workers: int | None, options: dict[str, dict] | None = None
+    ) -> None:
         self.problems = problems
         self.workers = workers
+        self.options = options or {}
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="rlvr-score")
         self._waiting: list[dict] = []
         self._futures: list[Future] = []
@@ -144,7 +156,7 @@ class BackgroundScorer:
     def _send(self) -> None:
         if self._waiting:
             self._futures.append(
-                self._executor.submit(score_records, self._waiting, self.problems, self.workers)
+                self._executor.submit(score_records, self._waiting, self.problems, self.workers, self.options)
             )
             self._waiting = []
 
@@ -157,8 +169,14 @@ class BackgroundScorer:
         return merged
 
 
-def score_records(records: list[dict], problems: dict[Key, Problem], workers: int | None) -> dict[Key, list]:
-    """VerifyResults per (benchmark, problem), each record's samples scored by its problem's verifier."""
+def score_records(
+    records: list[dict],
+    problems: dict[Key, Problem],
+    workers: int | None,
+    options: dict[str, dict] | None = None,
+) -> dict[Key, list]:
+    """VerifyResults per (benchmark, problem), each record's samples scored by its problem's verifier
+    (built with `options[name]`, e.g. the SWE verifier's source directory)."""
     from rlvr.verifiers import get_verifier
 
     by_verifier: dict[tuple[str, str], list[tuple[Key, int, str, Any]]] = {}
@@ -169,8 +187,9 @@ def score_records(records: list[dict], problems: dict[Key, Problem], workers: in
         for i, sample in enumerate(record["samples"]):
             by_verifier.setdefault(verifier, []).append((key, i, sample["text"], problem.answer))
     scored: dict[Key, list] = {(r["benchmark"], r["problem_id"]): [None] * len(r["samples"]) for r in records}
-    for (name, options), items in by_verifier.items():
-        results = get_verifier(name, **json.loads(options)).verify_batch(
+    for (name, own), items in by_verifier.items():
+        settings = {**(options or {}).get(name, {}), **json.loads(own)}
+        results = get_verifier(name, **settings).verify_batch(
             [t for _, _, t, _ in items], [a for *_, a in items], workers
         )
         for (key, i, _, _), result in zip(items, results):
@@ -207,7 +226,7 @@ def run_benchmarks(
     todo = [(s, p) for s in suites for p in s.problems if (s.name, p.id) not in done]
     if on_start is not None:
         on_start(len(problems), len(done))
-    scorer = BackgroundScorer(problems, config.score_workers)
+    scorer = BackgroundScorer(problems, config.score_workers, config.verifier_options())
     for record in done.values():
         scorer.add(record)
     built_here = engine is None and bool(todo)
@@ -284,5 +303,9 @@ def rescore(out_dir: str | Path, workers: int | None = None) -> dict[str, Any]:
     suites = load_suites(config)
     problems = {(s.name, p.id): p for s in suites for p in s.problems}
     records = {k: r for k, r in SampleStore(out / "samples.jsonl").load().items() if k in problems}
-    scored = score_records(list(records.values()), problems, config.score_workers) if records else {}
+    scored = (
+        score_records(list(records.values()), problems, config.score_workers, config.verifier_options())
+        if records
+        else {}
+    )
     return write_outputs(out, suites, records, scored, config, generation_s=None)

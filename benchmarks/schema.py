@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rlvr.types import rename_deprecated
 
-Kind = Literal["math", "multiple_choice", "code_humaneval", "code_stdin"]
+Kind = Literal["math", "multiple_choice", "code_humaneval", "code_stdin", "swe"]
 
 
 class Problem(BaseModel):

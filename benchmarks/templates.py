@@ -28,11 +28,17 @@ FUNCTION_INSTRUCTION = (
     "Complete the following Python function. Put the whole function, with the imports it needs, in one "
     "```python code block."
 )
+SWE_INSTRUCTION = (
+    "Resolve the issue by editing the code above. Answer with a single patch in unified diff format "
+    "(as `git diff` writes it, paths prefixed a/ and b/) that applies with `git apply` at the "
+    "repository root, inside <patch> </patch> tags."
+)
 INSTRUCTIONS = {
     "math": R1_INSTRUCTION,
     "multiple_choice": MC_INSTRUCTION,
     "code_stdin": STDIN_INSTRUCTION,
     "code_humaneval": FUNCTION_INSTRUCTION,
+    "swe": SWE_INSTRUCTION,
 }
 # DeepSeek-R1-Zero's training template (DeepSeek-R1 report, table 1), ending inside <think>
 R1_ZERO_TEMPLATE = (

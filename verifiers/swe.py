@@ -86,6 +86,7 @@ class SWEVerifier(Verifier):
         details = {
             "outcome": result.outcome,
             "apply_step": result.apply_step,
+            "install": result.install,
             "tests_status": result.tests_status,
             "invalid_run": result.invalid_run,
             "error": result.error,

@@ -108,7 +108,18 @@ def build_env(spec: EnvSpec, cache_dir: Path = DEFAULT_CACHE) -> BuiltEnv:
                     "PIP_CACHE_DIR": str(cache_dir / "pip"),
                     "PIP_DISABLE_PIP_VERSION_CHECK": "1",
                 }
-                cmd = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *requirements]
+                # --use-pep517: an sdist (blinker 1.4) becomes a wheel whose modules pip byte-compiles, as
+                # current pip does by default; a legacy `setup.py install` leaves no .pyc, and compiling
+                # at import time under `filterwarnings = error` turns its invalid escapes into SyntaxErrors
+                cmd = [
+                    str(venv / "bin" / "python"),
+                    "-m",
+                    "pip",
+                    "install",
+                    "-q",
+                    "--use-pep517",
+                    *requirements,
+                ]
                 _check(subprocess.run(cmd, capture_output=True, env=env), "pip install")
             _rewrite_shebangs(venv)
             stamp.write_text(f"built in {time.monotonic() - start:.1f} s\n")

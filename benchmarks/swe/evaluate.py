@@ -8,6 +8,7 @@ nonce-tagged stream, cross-checked with the raw-log parser -> verdict.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shlex
 import shutil
@@ -25,6 +26,7 @@ from . import apply as patching
 from .diffs import DiffParseError, files_to_test, touched_files
 from .envs import RUN_VENV, SANDBOX_VENV
 from .grading import LOG_PARSERS, grade, read_structured
+from .installs import INSTALLS_RO, prepared_install
 from .records import SWEInstance
 from .source import checkout
 from .specs import EnvSpec
@@ -40,6 +42,11 @@ class EvalSettings(BaseModel):
     guard_tests: bool = Field(True, description="Undo model changes to test files and conftest.py.")
     repos_dir: Path | None = None
     cache_dir: Path
+    work_parent: Path = Field(
+        Path("/dev/shm"),
+        description="Where each evaluation's tree is made (RAM: on a disk, the checkout's many small "
+        "files cost most of a second); cache_dir/work when it is not writable.",
+    )
 
 
 class InstanceResult(BaseModel):
@@ -61,26 +68,31 @@ class InstanceResult(BaseModel):
     sandbox_status: str | None = None
     exit_code: int | None = None
     test_wall_s: float | None = None
+    install: Literal["prepared", "full", "none"] | None = None
     wall_s: float = 0.0
 
 
-def run_script(spec: EnvSpec, test_files: list[str]) -> str:
-    """The bash program the sandbox runs: private venv copy, offline install, tests."""
+def run_script(spec: EnvSpec, test_files: list[str], prepared: str | None = None) -> str:
+    """The bash program the sandbox runs: private venv copy, offline install, tests; or, with a
+    prepared install (installs.py), its venv linked read-only and the tests."""
     exports = "\n".join(f"export {k}={shlex.quote(v)}" for k, v in spec.rendered_install_env().items())
     pre = "\n".join(spec.pre_install)
     tests = " ".join(shlex.quote(f) for f in test_files)
     # the install writes into the venv: a private copy; with nothing to install the shared one will do
     copy = "cp -a" if spec.install.strip() else "ln -s"
+    venv, install = SANDBOX_VENV, spec.install or "true"
+    if prepared is not None:
+        copy, venv, install = "ln -s", f"{INSTALLS_RO}/{prepared}/venv", "true  # prepared once"
     return f"""set -u
 export HOME=/tmp LANG=C.UTF-8 PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 export PYTHONDONTWRITEBYTECODE=1
-{copy} {SANDBOX_VENV} {RUN_VENV} || {{ echo "rlvr: cannot copy the environment" >&2; exit 97; }}
+{copy} {venv} {RUN_VENV} || {{ echo "rlvr: cannot copy the environment" >&2; exit 97; }}
 export PATH={RUN_VENV}/bin:/usr/bin:/bin VIRTUAL_ENV={RUN_VENV}
 cd /work/repo || exit 98
 {exports}
 {pre}
 echo ">>>>> rlvr: install"
-{spec.install or "true"} </dev/null 2>&1 | tail -n 30
+{install} </dev/null 2>&1 | tail -n 30
 echo ">>>>> rlvr: tests"
 export PYTHONPATH=/work/.rlvr PYTEST_PLUGINS=rlvr_swe_result
 exec {spec.test_cmd} {tests}
@@ -114,7 +126,7 @@ def evaluate_instance(
         (out_dir / "patch.diff").write_text(model_patch or "", encoding="utf-8")
     if not model_patch or not model_patch.strip():
         return InstanceResult(**base, outcome="empty_patch", wall_s=time.monotonic() - start)
-    work = Path(tempfile.mkdtemp(prefix=f"{instance.instance_id}-", dir=_work_root(settings.cache_dir)))
+    work = Path(tempfile.mkdtemp(prefix=f"{instance.instance_id}-", dir=_work_root(settings)))
     logs: list[str] = []
     try:
         result = _evaluate(instance, model_patch, spec, sandbox, settings, work, logs, base, out_dir)
@@ -131,8 +143,10 @@ def evaluate_instance(
     return result
 
 
-def _work_root(cache_dir: Path) -> Path:
-    root = cache_dir / "work"
+def _work_root(settings: EvalSettings) -> Path:
+    if os.access(settings.work_parent, os.W_OK):
+        return settings.work_parent
+    root = settings.cache_dir / "work"
     root.mkdir(parents=True, exist_ok=True)
     return root
 
@@ -154,6 +168,9 @@ def _evaluate(
         logs.append(f"not a unified diff: {exc}")
         return InstanceResult(**base, outcome="error", error=f"model_patch is not a unified diff: {exc}")
     tree = checkout(instance, work / "repo", settings.repos_dir, settings.cache_dir)
+    prepared = prepared_install(
+        instance, spec, sandbox, lambda: _tree_files(tree), settings.timeout_s, settings.memory_mb
+    )
     applied = patching.apply_patch(tree, model_patch, work / "model.diff")
     logs.append(applied.log)
     if not applied.applied:
@@ -180,10 +197,17 @@ def _evaluate(
         return InstanceResult(**common, outcome="error", error=f"symlinks leave the tree: {escaping[:5]}")
     files = _tree_files(tree)
     files[".rlvr/rlvr_swe_result.py"] = PLUGIN.read_bytes()
+    changed = {*touched_files(model_patch), *test_patch_files}
+    if prepared is not None and prepared.covers(changed):
+        files.update({f"repo/{path}": data for path, data in prepared.generated.items()})
+        common["install"] = "prepared"
+    else:
+        prepared = None
+        common["install"] = "full" if spec.install.strip() else "none"
     nonce = secrets.token_hex(16)
     test_files = files_to_test(instance.test_patch)
     run = sandbox.run(
-        run_script(spec, test_files),
+        run_script(spec, test_files, prepared.name if prepared is not None else None),
         language="bash",
         stdin=nonce + "\n",
         files=files,

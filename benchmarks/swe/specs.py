@@ -20,7 +20,9 @@ from rlvr.errors import ConfigError
 from .grading import LOG_PARSERS
 from .records import SWEInstance
 
-SHIPPED = Path(__file__).with_name("specs")
+# a folder name that is no Python identifier: setuptools would take `specs/` for a package
+SHIPPED = Path(__file__).with_name("env-specs")
+BUILD_RECIPE = 2  # bump when envs.build_env changes what a built environment holds
 
 
 class EnvSpec(BaseModel):
@@ -46,7 +48,7 @@ class EnvSpec(BaseModel):
     @property
     def key(self) -> str:
         """Cache key: changes whenever anything that shapes the environment changes."""
-        facts = [self.python, sorted(self.packages), sorted(self.build_packages)]
+        facts = [BUILD_RECIPE, self.python, sorted(self.packages), sorted(self.build_packages)]
         digest = hashlib.sha256(json.dumps(facts).encode()).hexdigest()[:12]
         return f"{self.repo.replace('/', '__')}-{self.version}-py{self.python}-{digest}"
 

@@ -38,6 +38,9 @@ def run_command(
         str | None,
         typer.Option(help="A generator's split (train/test never overlap) or a hub dataset's split."),
     ] = None,
+    repos: Annotated[
+        str | None, typer.Option(help="SWE benchmarks: source repositories/archives (as `rlvr swe eval`).")
+    ] = None,
     template: Annotated[
         str, typer.Option(help="Prompt template: r1 (chat, R1's advice), chat, r1_zero or plain.")
     ] = "r1",
@@ -81,6 +84,7 @@ def run_command(
         limit=limit,
         data_dir=data_dir,
         split=split,
+        swe_repos=repos,
         seed=seed,
         score_workers=score_workers,
     )
