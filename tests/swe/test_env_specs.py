@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from rlvr.benchmarks.swe.diffs import files_to_test
 from rlvr.benchmarks.swe.envs import find_python
+from rlvr.benchmarks.swe.evaluate import run_script
 from rlvr.benchmarks.swe.grading import LOG_PARSERS
 from rlvr.benchmarks.swe.records import load_instances
 from rlvr.benchmarks.swe.runner_logs import parse_log_django, parse_log_sympy
@@ -105,3 +107,12 @@ def test_spec_files_cite_their_source():
     for name in ("django__django", "sympy__sympy", "astropy__astropy", "sphinx-doc__sphinx"):
         head = (SHIPPED / f"{name}.yaml").read_text().split("\nrepo:", 1)[0]
         assert "df7b6b610b60fc12a55949c99d795050670fa80a" in head and "checked: false" in head
+
+
+def test_django_runs_module_labels_and_pytest_runs_paths(shared_data):
+    by_id = {i.instance_id: i for i in load_instances(shared_data / "swe" / "lite_records.jsonl")}
+    django, requests = by_id["django__django-11179"], by_id["psf__requests-2317"]
+    script = run_script(spec_for(django), files_to_test(django.test_patch))
+    assert script.rstrip().endswith("--settings=test_sqlite --parallel 1 delete.tests")
+    files = files_to_test(requests.test_patch)
+    assert run_script(spec_for(requests), files).rstrip().endswith("pytest -rA " + " ".join(files))
