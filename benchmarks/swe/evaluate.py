@@ -77,7 +77,7 @@ def run_script(spec: EnvSpec, test_files: list[str], prepared: str | None = None
     prepared install (installs.py), its venv linked read-only and the tests."""
     exports = "\n".join(f"export {k}={shlex.quote(v)}" for k, v in spec.rendered_install_env().items())
     pre = "\n".join(spec.pre_install)
-    tests = " ".join(shlex.quote(f) for f in test_files)
+    tests = " ".join(shlex.quote(f) for f in spec.test_targets(test_files))
     # the install writes into the venv: a private copy; with nothing to install the shared one will do
     copy = "cp -a" if spec.install.strip() else "ln -s"
     venv, install = SANDBOX_VENV, spec.install or "true"

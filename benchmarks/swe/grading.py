@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .runner_logs import parse_log_django, parse_log_sympy
+
 PASSING = {"PASSED", "XFAIL"}
 FAILING = {"FAILED", "ERROR"}
 _STATUS_LINE = re.compile(r"^(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\s+(\S.*)$")
@@ -70,7 +72,12 @@ def parse_log_pytest(log: str) -> dict[str, str]:
     return statuses
 
 
-LOG_PARSERS = {"pytest": parse_log_pytest, "parse_log_pytest": parse_log_pytest}
+LOG_PARSERS = {
+    "pytest": parse_log_pytest,
+    "parse_log_pytest": parse_log_pytest,
+    "django": parse_log_django,
+    "sympy": parse_log_sympy,
+}
 
 
 def is_node_id(test: str) -> bool:

@@ -11,6 +11,7 @@ import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -42,6 +43,9 @@ class EnvSpec(BaseModel):
     install_env: dict[str, str] = Field(default_factory=dict)
     test_cmd: str = "pytest -rA"
     log_parser: str = "pytest"
+    test_args: Literal["paths", "django_labels"] = Field(
+        "paths", description="How test files are named to test_cmd: paths, or django's module labels."
+    )
     structured: bool = Field(True, description="The runner is pytest: results come from the rlvr plugin.")
     checked: bool = Field(False, description="Evaluated offline by this project (gold resolves).")
 
@@ -51,6 +55,16 @@ class EnvSpec(BaseModel):
         facts = [BUILD_RECIPE, self.python, sorted(self.packages), sorted(self.build_packages)]
         digest = hashlib.sha256(json.dumps(facts).encode()).hexdigest()[:12]
         return f"{self.repo.replace('/', '__')}-{self.version}-py{self.python}-{digest}"
+
+    def test_targets(self, test_files: list[str]) -> list[str]:
+        """The arguments naming the tests to run: `tests/a/b.py` is `a.b` for django's runtests.py."""
+        if self.test_args == "paths":
+            return list(test_files)
+        return [
+            f.removeprefix("tests/").removesuffix(".py").replace("/", ".")
+            for f in test_files
+            if f.endswith(".py")
+        ]
 
     def rendered_install_env(self) -> dict[str, str]:
         return {k: v.replace("{version}", self.version) for k, v in self.install_env.items()}
