@@ -1,6 +1,7 @@
 """What an evaluation during training costs, against `rlvr bench run` of the same suite on the same engine.
 
-One process builds the trainer of a config (vLLM colocated rollout), then alternates, `--rounds` times:
+One process builds the trainer of a config (vLLM colocated rollout), then runs both, `--rounds` times,
+in alternating order (the second of a pair finds vLLM's prefix cache warm):
 
   eval   the trainer's own evaluation (`TrainingEvaluator.run`: the benchmark runner on the rollout
          engine, plus the training reward's components on the eval completions, plus the metrics line)
@@ -10,7 +11,7 @@ One process builds the trainer of a config (vLLM colocated rollout), then altern
 Both generate the same prompts with the same greedy sampling, so the ratio eval/bench is the cost
 of evaluating inside the trainer (target <= 1.0 within noise).
 
-    .venv/bin/python perf/train_eval.py examples/grpo_accuracy_smollm2.yaml --rounds 2
+    .venv/bin/python perf/train_eval.py examples/grpo_accuracy_smollm2.yaml --rounds 4
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("config", help="a trainer config with `eval` set and `rollout: vllm`")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
 
     from rlvr.benchmarks.runner import run_benchmarks
@@ -43,14 +44,15 @@ def main() -> None:
     times: dict[str, list[float]] = {"eval": [], "bench": []}
     try:
         for round_ in range(args.rounds):
-            started = time.perf_counter()
-            evaluator.run(0)
-            times["eval"].append(time.perf_counter() - started)
-            started = time.perf_counter()
-            run_benchmarks(
-                evaluator.config, work / f"bench_{round_}", engine=VLLMEngine.from_llm(trainer.rollout.llm)
-            )
-            times["bench"].append(time.perf_counter() - started)
+            # alternate the order: whichever runs second finds vLLM's prefix cache warm
+            for kind in ("eval", "bench") if round_ % 2 == 0 else ("bench", "eval"):
+                started = time.perf_counter()
+                if kind == "eval":
+                    evaluator.run(0)
+                else:
+                    engine = VLLMEngine.from_llm(trainer.rollout.llm)
+                    run_benchmarks(evaluator.config, work / f"bench_{round_}", engine=engine)
+                times[kind].append(time.perf_counter() - started)
             print(
                 f"round {round_}: eval {times['eval'][-1]:.1f} s, bench {times['bench'][-1]:.1f} s",
                 flush=True,
