@@ -159,7 +159,9 @@ def build_image(env: BuiltEnv, base_image: str = "rlvr/sandbox:bookworm") -> str
     context = io.BytesIO()
     with tarfile.open(fileobj=context, mode="w") as tar:
         tar.add(str(env.prefix), arcname="interp", filter=_no_cache)
-        tar.add(str(env.venv), arcname="venv", filter=_no_cache)
+        # the venv keeps its byte-compiled files: compiling a pin at import time can warn (blinker 1.4's
+        # invalid escapes), which a repository's `filterwarnings = error` turns into a collection error
+        tar.add(str(env.venv), arcname="venv", filter=_readable)
         for lib in libs:
             tar.add(os.path.realpath(lib), arcname=f"libs/{Path(lib).name}")
         dockerfile = "\n".join(
@@ -186,7 +188,11 @@ def build_image(env: BuiltEnv, base_image: str = "rlvr/sandbox:bookworm") -> str
 def _no_cache(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
     if "__pycache__" in info.name or info.name.endswith(".pyc"):
         return None
-    # the container runs as an unprivileged user: everything readable
+    return _readable(info)
+
+
+def _readable(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    """The container runs as an unprivileged user: everything readable."""
     info.mode |= 0o444 | (0o111 if info.isdir() or info.mode & 0o100 else 0)
     return info
 

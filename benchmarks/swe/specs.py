@@ -23,7 +23,7 @@ from .records import SWEInstance
 
 # a folder name that is no Python identifier: setuptools would take `specs/` for a package
 SHIPPED = Path(__file__).with_name("env-specs")
-BUILD_RECIPE = 2  # bump when envs.build_env changes what a built environment holds
+BUILD_RECIPE = 3  # bump when envs.build_env changes what a built environment holds
 
 
 class EnvSpec(BaseModel):
