@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -70,3 +71,18 @@ def hostile_patches(instance: SWEInstance, repos: Path, work: Path) -> dict[str,
         "exit_zero_on_import": exit_early,
     }
     return {name: diff_of(instance, repos, work / name, edit) for name, edit in edits.items()}
+
+
+def require_docker() -> None:
+    """Skip without a Docker daemon, unless RLVR_REQUIRE_DOCKER says it must be there (CI)."""
+    import pytest
+
+    pytest.importorskip("docker")
+    import docker
+
+    try:
+        docker.from_env().ping()
+    except Exception:
+        if os.environ.get("RLVR_REQUIRE_DOCKER"):
+            raise
+        pytest.skip("no Docker daemon")

@@ -2,12 +2,11 @@
 the fastest, on the local backend.  Gold resolves, empty is empty_patch, and no hostile patch
 resolves; a gold check follows each hostile one."""
 
-import os
 import random
 import subprocess
 
 import pytest
-from swe_helpers import diff_of, hostile_patches, source_file
+from swe_helpers import diff_of, hostile_patches, require_docker, source_file
 
 from rlvr.benchmarks.swe.envs import DEFAULT_CACHE, build_env
 from rlvr.benchmarks.swe.evaluate import EvalSettings, evaluate_instance
@@ -83,7 +82,7 @@ def test_flask_4045_gold(shared_data, backend):
     invalid escapes that compiling it at import time warns about into a SyntaxError in conftest.
     On Docker the image must keep the venv's .pyc files (it dropped them, and flask failed there)."""
     if backend == "docker":
-        _require_docker()
+        require_docker()
     swe = shared_data / "swe"
     inst = load_instances(swe / "instances.jsonl", ids=["pallets__flask-4045"])[0]
     spec = spec_for(inst)
@@ -98,30 +97,10 @@ def test_flask_4045_gold(shared_data, backend):
     assert gold.tests_status["counts"]["PASS_TO_PASS"] == {"success": 50, "failure": 0}
 
 
-def _require_docker() -> None:
-    pytest.importorskip("docker")
-    import docker
-
-    try:
-        docker.from_env().ping()
-    except Exception:
-        if os.environ.get("RLVR_REQUIRE_DOCKER"):
-            raise
-        pytest.skip("no Docker daemon")
-
-
 def test_pytest_5227_docker(shared_data, tmp_path):
     """The same instance on the Docker backend (image = sandbox image + interpreter + venv; the
     install runs in every evaluation there): gold resolves, forged and broken patches do not."""
-    pytest.importorskip("docker")
-    import docker
-
-    try:
-        docker.from_env().ping()
-    except Exception:
-        if os.environ.get("RLVR_REQUIRE_DOCKER"):
-            raise
-        pytest.skip("no Docker daemon")
+    require_docker()
     swe = shared_data / "swe"
     inst = load_instances(swe / "instances.jsonl", ids=["pytest-dev__pytest-5227"])[0]
     spec = spec_for(inst)

@@ -4,11 +4,10 @@ Hostile patches run first in a seeded random order, each followed by a gold chec
 sandbox, on the local backend and on Docker."""
 
 import json
-import os
 import random
 
 import pytest
-from swe_helpers import hostile_patches
+from swe_helpers import hostile_patches, require_docker
 
 from rlvr.benchmarks.swe.envs import DEFAULT_CACHE, build_env
 from rlvr.benchmarks.swe.evaluate import EvalSettings, evaluate_instance
@@ -98,13 +97,5 @@ def test_hostile_patches_local(suite, tmp_path):
 
 
 def test_hostile_patches_docker(suite, tmp_path):
-    pytest.importorskip("docker")
-    import docker
-
-    try:
-        docker.from_env().ping()
-    except Exception:
-        if os.environ.get("RLVR_REQUIRE_DOCKER"):
-            raise
-        pytest.skip("no Docker daemon")
+    require_docker()
     _adversarial("docker", suite, tmp_path)
