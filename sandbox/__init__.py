@@ -11,7 +11,7 @@ from rlvr.registry import Registry
 
 from .base import Sandbox
 from .local import LocalSandbox
-from .types import ExecRequest, ExecResult
+from .types import ExecRequest, ExecResult, PeerProgram
 
 SANDBOXES: Registry[Sandbox] = Registry("sandbox", entry_point_group="rlvr.sandboxes")
 SANDBOXES.register("local", LocalSandbox)
@@ -31,4 +31,4 @@ def get_sandbox(name: str = "local", **defaults: object) -> Sandbox:
     return SANDBOXES.get(name, **defaults)
 
 
-__all__ = ["ExecRequest", "ExecResult", "LocalSandbox", "Sandbox", "get_sandbox"]
+__all__ = ["ExecRequest", "ExecResult", "LocalSandbox", "PeerProgram", "Sandbox", "get_sandbox"]

@@ -200,9 +200,31 @@ def build_request(
 ) -> dict:
     """One zygote request for a validated run request (both backends' zygotes take the same).
     Python runs inline in the forked zygote (no interpreter start)."""
-    spec = LANGUAGES[request.language]
+    message = {
+        **_program(request.language, request.code, request.files),
+        "stdin": request.stdin.encode(),
+        "timeout_s": request.timeout_s,
+        "max_output": max_output,
+        "workdir_mb": workdir_mb,
+        "limits": limits,
+        "session": session,
+    }
+    if request.peer is not None:
+        peer = request.peer
+        message["peer"] = {
+            **_program(peer.language, peer.code, peer.files),
+            "workdir_mb": workdir_mb,
+            "limits": limits,
+        }
+        message["beside_peer"] = True
+    return message
+
+
+def _program(language: str, code: str, files: dict | None) -> dict:
+    """What the zygote needs to start one program: its files, argv and source name."""
+    spec = LANGUAGES[language]
     source, run = spec.source, spec.run
-    all_files = {source: request.code.encode(), **(request.files or {})}
+    all_files = {source: code.encode(), **(files or {})}
     argv = ["<python-inline>"] if run[:2] == ("/usr/bin/python3", "-I") else list(run)
     return {
         "files": {
@@ -210,10 +232,4 @@ def build_request(
         },
         "argv": argv,
         "source": source,
-        "stdin": request.stdin.encode(),
-        "timeout_s": request.timeout_s,
-        "max_output": max_output,
-        "workdir_mb": workdir_mb,
-        "limits": limits,
-        "session": session,
     }

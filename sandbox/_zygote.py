@@ -176,13 +176,16 @@ def prepare_run(request):
             )
     else:
         os.setsid()
-    for name, data in request["files"].items():
-        path = os.path.join("/work", name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as f:
-            f.write(data)
-        os.chmod(path, 0o755)
-    os.chdir("/work")
+    if request.get("beside_peer"):  # shares no files with its peer (in Docker, /work is shared)
+        os.chdir("/")
+    else:
+        for name, data in request["files"].items():
+            path = os.path.join("/work", name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data)
+            os.chmod(path, 0o755)
+        os.chdir("/work")
     limits = request["limits"]
     if resource is not None:
         resource.setrlimit(resource.RLIMIT_CPU, (limits["cpu_s"], limits["cpu_s"] + 1))
@@ -226,10 +229,14 @@ def cached_code(request):
     return code
 
 
-def run_python_inline(source_name, program=None):
-    """Run /work/<source_name> as __main__ in this (forked) interpreter, like `python3 -I`."""
+def run_python_inline(request):
+    """Run the request's Python source as __main__ in this (forked) interpreter, like
+    `python3 -I /work/<source>`.  The source comes from the request, not from the file
+    (which a pair's main never gets, and a peer could rewrite)."""
+    source_name, program = request["source"], request.get("code")
     sys.argv = [source_name]
-    sys.path[0:0] = ["/work"]
+    if not request.get("beside_peer"):  # nothing the peer can write is on the main's import path
+        sys.path[0:0] = ["/work"]
     if "random" in sys.modules:  # not the zygote's state, shared by every fork
         sys.modules["random"].seed()
     sys.stdin = io.TextIOWrapper(
@@ -244,8 +251,7 @@ def run_python_inline(source_name, program=None):
     code = 0
     try:
         if program is None:
-            with open(source_name, "rb") as f:
-                program = compile(f.read(), source_name, "exec")
+            program = compile(request["files"][source_name], source_name, "exec")
         namespace = {"__name__": "__main__", "__builtins__": builtins, "__file__": "/work/" + source_name}
         exec(program, namespace)
     except SystemExit as exc:
@@ -270,20 +276,25 @@ def run_python_inline(source_name, program=None):
     os._exit(code)
 
 
-def run_program(request, stdin_r, stdout_w, stderr_w):
+def place_fds(fds):
+    """Make fds[k] the program's fd k (0, 1, 2, and a pair's 3 and 4) and close the rest."""
+    high = [os.dup2(fd, 100 + k) for k, fd in enumerate(fds)]  # the zygote's own fds are low
+    for k, fd in enumerate(high):
+        os.dup2(fd, k)
+    os.closerange(len(fds), 4096)
+
+
+def run_program(request, fds):
     """Body of the program's process; never returns."""
     try:
         if PLAIN:  # the zygote's SIGCHLD watch is not the program's
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        place_fds(fds)
         prepare_run(request)
-        os.dup2(stdin_r, 0)
-        os.dup2(stdout_w, 1)
-        os.dup2(stderr_w, 2)
-        os.closerange(3, 4096)
         argv = request["argv"]
         if argv == ["<python-inline>"]:
-            run_python_inline(request["source"], request.get("code"))
+            run_python_inline(request)
         os.execv(argv[0], argv)
     except BaseException as exc:
         try:
@@ -292,29 +303,27 @@ def run_program(request, stdin_r, stdout_w, stderr_w):
             os._exit(127)
 
 
-def fork_into_namespaces(request, stdin_r, stdin_w, stdout_r, stdout_w, stderr_r, stderr_w):
+def fork_into_namespaces(request, fds):
     """Fallback where raw clone is not available: fork, unshare, fork again (a holder
     process waits for the program and passes its status on)."""
     child = os.fork()
     if child == 0:  # namespace holder: waits for the program and passes its status on
         try:
-            os.close(stdin_w)
-            os.close(stdout_r)
-            os.close(stderr_r)
             libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             enter_namespaces()
             program = os.fork()
             if program == 0:
-                run_program(request, stdin_r, stdout_w, stderr_w)
-            for fd in (stdin_r, stdout_w, stderr_w):
-                os.close(fd)
+                run_program(request, fds)
+            os.closerange(0, 4096)  # no pipe end may outlive the program in here
             _, status = os.waitpid(program, 0)
             os._exit(
                 os.waitstatus_to_exitcode(status) % 256 if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
             )
         except BaseException as exc:
-            os.write(stderr_w, f"sandbox: {type(exc).__name__}: {exc}\n".encode())
-            os._exit(126)
+            try:
+                os.write(fds[2], f"sandbox: {type(exc).__name__}: {exc}\n".encode())
+            finally:
+                os._exit(126)
     return child
 
 
@@ -345,35 +354,65 @@ def write_id_maps():
             f.write(text)
 
 
-def start_run(request):
-    """Fork the program's process; return (pid, stdin_w, stdout_r, stderr_r)."""
-    request["code"] = cached_code(request)
-    stdin_r, stdin_w = os.pipe()
-    stdout_r, stdout_w = os.pipe()
-    stderr_r, stderr_w = os.pipe()
+def fork_run(request, fds):
+    """Start one program whose fds 0, 1, 2 (...) are `fds`; its pid.  Local: PID 1 of its own
+    user, PID, mount and IPC namespaces.  Docker: a plain fork."""
     child = clone_into_namespaces() if CLONE_SUPPORTED else -1
     if child == 0:  # PID 1 of the run's own namespaces
-        os.close(stdin_w)
-        os.close(stdout_r)
-        os.close(stderr_r)
         try:
             write_id_maps()
         except BaseException as exc:
-            os.write(stderr_w, f"sandbox: {type(exc).__name__}: {exc}\n".encode())
+            os.write(fds[2], f"sandbox: {type(exc).__name__}: {exc}\n".encode())
             os._exit(126)
-        run_program(request, stdin_r, stdout_w, stderr_w)
+        run_program(request, fds)
     if child < 0 and PLAIN:
         child = os.fork()
         if child == 0:
-            os.close(stdin_w)
-            os.close(stdout_r)
-            os.close(stderr_r)
-            run_program(request, stdin_r, stdout_w, stderr_w)
+            run_program(request, fds)
     elif child < 0:
-        child = fork_into_namespaces(request, stdin_r, stdin_w, stdout_r, stdout_w, stderr_r, stderr_w)
-    for fd in (stdin_r, stdout_w, stderr_w):
-        os.close(fd)
-    return child, stdin_w, stdout_r, stderr_r
+        child = fork_into_namespaces(request, fds)
+    return child
+
+
+def start_run(request):
+    """Fork the program's process (and its peer's); return (pid, peer pid or None, stdin_w,
+    stdout_r, stderr_r).
+
+    A pair: the peer's stdin is fed by the main program's fd 3 and its stdout read on the
+    main's fd 4; its stderr goes to /dev/null.  Only the main's stdout and stderr reach
+    here: nothing the peer writes can end up in the result."""
+    request["code"] = cached_code(request)
+    peer = request.get("peer")
+    if peer is not None:
+        peer["code"] = cached_code(peer)
+    stdin_r, stdin_w = os.pipe()
+    stdout_r, stdout_w = os.pipe()
+    stderr_r, stderr_w = os.pipe()
+    child_ends = [stdin_r, stdout_w, stderr_w]
+    child = peer_pid = None
+    try:
+        if peer is None:
+            child = fork_run(request, child_ends)
+        else:
+            calls_r, calls_w = os.pipe()
+            child_ends += [calls_r, calls_w]
+            replies_r, replies_w = os.pipe()
+            child_ends += [replies_r, replies_w]
+            null = os.open("/dev/null", os.O_WRONLY)
+            child_ends.append(null)
+            child = fork_run(request, (stdin_r, stdout_w, stderr_w, calls_w, replies_r))
+            peer_pid = fork_run(peer, (calls_r, replies_w, null))
+    except BaseException:  # no process and no pipe end of a run that did not start is kept
+        if child is not None:
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+        for fd in (stdin_w, stdout_r, stderr_r):
+            os.close(fd)
+        raise
+    finally:
+        for fd in child_ends:
+            os.close(fd)
+    return child, peer_pid, stdin_w, stdout_r, stderr_r
 
 
 def serve(request, reader):
@@ -385,7 +424,7 @@ def serve(request, reader):
     deadline and output cap hold.  Returns False when the host is gone."""
     session = bool(request.get("session"))
     start = time.monotonic()
-    child, stdin_w, stdout_r, stderr_r = start_run(request)
+    child, peer, stdin_w, stdout_r, stderr_r = start_run(request)
     deadline = start + request["timeout_s"]
     cap = request["max_output"]
     sel = selectors.DefaultSelector()
@@ -499,6 +538,9 @@ def serve(request, reader):
             os.close(stdin_w)
         except OSError:
             pass
+    if peer is not None and not PLAIN:  # PID 1 of its namespace: its whole tree goes with it
+        os.kill(peer, signal.SIGKILL)
+        os.waitpid(peer, 0)
     reaped = kill_all() if PLAIN else {}  # every process of the run: none may hold the pids
     if child_status is not None:
         status = child_status

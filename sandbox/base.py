@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from rlvr.errors import ConfigError
 
 from .health import Health, SandboxStats
 from .languages import LANGUAGES
 from .session import Session
-from .types import ExecRequest, ExecResult
+from .types import ExecRequest, ExecResult, PeerProgram
 
 _HEALTH_INIT = threading.Lock()
 
@@ -46,9 +46,27 @@ class Sandbox(BaseModel):
         files: dict[str, bytes] | None = None,
         timeout_s: float | None = None,
         memory_mb: int | None = None,
+        peer: PeerProgram | dict | None = None,
     ) -> ExecResult:
-        """Run one program; the result's status says how it ended."""
-        return self._run_checked(self._request(code, language, stdin, files, timeout_s, memory_mb))
+        """Run one program; the result's status says how it ended.  `peer`: a second program
+        connected to this one's fds 3 and 4 (see `PeerProgram`); this one must be Python
+        and bring no `files`, and the result is this one's."""
+        request = self._request(code, language, stdin, files, timeout_s, memory_mb)
+        if peer is not None:
+            request = request.model_copy(update={"peer": self._peer(peer, request)})
+        return self._run_checked(request)
+
+    def _peer(self, peer: PeerProgram | dict, main: ExecRequest) -> PeerProgram:
+        if main.language != "python":
+            raise ConfigError("language", f"a program with a peer must be python, not {main.language!r}")
+        if main.files:
+            raise ConfigError("files", "a program with a peer takes no files (its peer may share /work)")
+        try:
+            program = peer if isinstance(peer, PeerProgram) else PeerProgram.model_validate(peer)
+        except ValidationError as exc:
+            raise ConfigError("peer", str(exc)) from None
+        self._check_paths(program.files)
+        return program
 
     def session(
         self,
@@ -77,10 +95,7 @@ class Sandbox(BaseModel):
     ) -> ExecRequest:
         if language not in LANGUAGES:
             raise ConfigError("language", f"unknown {language!r}; known: {', '.join(sorted(LANGUAGES))}")
-        for name in files or {}:
-            parts = name.split("/")
-            if not name or name.startswith("/") or ".." in parts or "" in parts:
-                raise ConfigError("files", f"{name!r} must be a relative path inside the work directory")
+        self._check_paths(files)
         return ExecRequest(
             code=code,
             language=language,
@@ -89,6 +104,13 @@ class Sandbox(BaseModel):
             timeout_s=self.timeout_s if timeout_s is None else timeout_s,
             memory_mb=self.memory_mb if memory_mb is None else memory_mb,
         )
+
+    @staticmethod
+    def _check_paths(files: dict[str, bytes] | None) -> None:
+        for name in files or {}:
+            parts = name.split("/")
+            if not name or name.startswith("/") or ".." in parts or "" in parts:
+                raise ConfigError("files", f"{name!r} must be a relative path inside the work directory")
 
     def stats(self) -> SandboxStats:
         """Runs, timeouts, suspect timeouts, recoveries and replaced workers so far."""

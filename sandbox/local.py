@@ -100,8 +100,8 @@ class LocalSandbox(Sandbox):
         code, language, stdin, files = request.code, request.language, request.stdin, request.files
         timeout_s, memory_mb = request.timeout_s, request.memory_mb
         spec = LANGUAGES[language]
-        if self.mode == "zygote" and spec.compile is None:
-            return self._run_in_zygote(request)
+        if (self.mode == "zygote" and spec.compile is None) or request.peer is not None:
+            return self._run_in_zygote(request)  # pairs always run in a zygote
         workdir = Path(tempfile.mkdtemp(prefix="rlvr-", dir=self._workdir_parent()))
         try:
             _write_files(workdir, {spec.source: code.encode(), **(files or {})})

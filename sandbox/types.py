@@ -12,6 +12,22 @@ Status = Literal[
 Language = Literal["python", "cpp", "bash"]
 
 
+class PeerProgram(BaseModel):
+    """A second program run beside a Python program, in its own sandboxed process: its stdin
+    is what the main program writes to fd 3, its stdout is what the main program reads on
+    fd 4, its stderr is dropped.  It sees none of the main program's input, output, files
+    or memory, and it ends when the main program ends.  The pair shares the run's limits.
+
+    Made for tests that call untrusted code: the tests (main) hold the verdict and talk to
+    the candidate (peer) over the two pipes, with no host round trip per call."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    language: Literal["python", "bash"] = "python"
+    files: dict[str, bytes] | None = None
+
+
 class ExecRequest(BaseModel):
     """One program to run; the arguments of `Sandbox.run`."""
 
@@ -23,6 +39,7 @@ class ExecRequest(BaseModel):
     files: dict[str, bytes] | None = None
     timeout_s: float = Field(5.0, gt=0, le=600)
     memory_mb: int = Field(512, ge=16, le=65536)
+    peer: PeerProgram | None = None
 
 
 class ExecResult(BaseModel):

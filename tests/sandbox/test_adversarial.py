@@ -176,3 +176,33 @@ def test_runs_cannot_see_each_other(fresh_sandbox):
     )
     r = run_bounded(sandbox, look, first_run=False)
     assert r.stdout.splitlines() == ["[]", "0"], r.stdout
+
+
+# Hostile peers (`Sandbox.run(..., peer=...)`): the main program says one word to its peer and
+# ends; the peer attacks.  The run must end with the main (the limit is never waited for),
+# nothing of the peer may be left, and nothing the peer writes may reach the result.
+HOSTILE_PEERS = {
+    "fork_bomb": "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
+    "kill_everything": (
+        "import os, signal\nwhile True:\n    try:\n        os.kill(-1, signal.SIGKILL)\n    except OSError:\n        pass\n"
+    ),
+    "double_forked_daemon": (
+        "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(30)\n"
+        "    os._exit(0)\nprint('daemon started', flush=True)\ntime.sleep(30)\n"
+    ),
+    "output_flood": "import os\nwhile True:\n    os.write(1, b'FLOOD' * 13107)\n",
+    "memory_bomb": "x = []\nwhile True:\n    x.append(bytearray(64 << 20))\n",
+    "busy_loop": "while True:\n    pass\n",
+}
+SHORT_MAIN = "import os\nos.write(3, b'go\\n')\nprint('main done')\n"
+
+
+@pytest.mark.parametrize("peer", sorted(HOSTILE_PEERS))
+def test_hostile_peer_ends_with_its_main(fresh_sandbox, peer):
+    start = time.monotonic()
+    r = run_bounded(fresh_sandbox, SHORT_MAIN, peer={"code": HOSTILE_PEERS[peer]}, timeout_s=5.0)
+    assert time.monotonic() - start < 4.0, "the run waited for its peer"
+    assert r.stdout in ("main done\n", ""), r  # the main may die of the peer (one container)
+    assert "FLOOD" not in r.stderr and "daemon" not in r.stdout + r.stderr
+    if peer in ("fork_bomb", "double_forked_daemon", "output_flood", "busy_loop"):
+        assert (r.status, r.stdout) == ("ok", "main done\n"), r
