@@ -1,32 +1,35 @@
 """HumanEval / MBPP / EvalPlus test code, run so that the candidate cannot touch the verdict.
 
-Two sandboxed processes, one verdict:
+Two sandboxed processes, one verdict, in one sandbox run (`Sandbox.run(..., peer=...)`):
 
-* the **test process** runs the record's prompt (its helpers: `poly`,
-  `encode_cyclic`, ...) and test code, with the entry point bound to a proxy,
-  then `check(candidate)`.  It alone says PASS or FAIL, on a line tagged with a
-  nonce that only it was given (on its own stdin; the candidate never sees it);
-* the **candidate process** runs the prompt and the completion's program, then
-  answers calls: it reads `CALL <args>` and writes `RET <value>` or
-  `RAISE <exception>`.
+* the **test process** (the run's main program) gets the record's prompt (its
+  helpers: `poly`, `encode_cyclic`, ...), its test code and a nonce on its own
+  stdin, runs them with the entry point bound to a proxy, then
+  `check(candidate)`.  It alone says PASS or FAIL, on its stdout, on a line
+  tagged with the nonce.  It reads no file and imports nothing from a directory
+  the candidate can write;
+* the **candidate process** (the peer) runs the prompt and the completion's
+  program, then answers calls: it reads `CALL <args>` and writes `RET <value>`
+  or `RAISE <exception>`.  Its stdin and stdout are the two pipes to the test
+  process and nothing else: it never sees the nonce, the test code's output or
+  the verdict's stream.
 
-This module relays every call between the two sessions.  Values cross as
-`repr`-style text and are parsed here with `ast.literal_eval` (plain data,
-never pickles), then written again by this side's own encoder: whatever object
-the candidate returns, the test code receives a plain `int`, `str`, `list`,
-... with Python's own `==`, `is True`, `not`.  Exceptions are re-raised in the
-test process by their built-in type.  Any number of calls, any randomness in
-the tests: nothing is replayed.  The candidate can write anything on its
-stream; the worst it can do is return a wrong value or fail.
+Every call goes straight from one process to the other over those pipes, with
+no round trip through the host.  Values cross as `repr`-style text, written by
+the encoder below and parsed with `ast.literal_eval` (plain data, never
+pickles): whatever object the candidate returns, the test code receives a
+plain `int`, `str`, `list`, ... with Python's own `==`, `is True`, `not`.
+Exceptions are re-raised in the test process by their built-in type.  Any
+number of calls, any randomness in the tests: nothing is replayed.  The
+candidate can write anything on its stream; the worst it can do is return a
+wrong value or fail.
 """
 
 from __future__ import annotations
 
 import ast
-import builtins
 import inspect
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,16 +93,141 @@ def encode_value(value: Any, depth: int = 0) -> str:
 
 # the same encoder, as source for the sandboxed programs (annotations dropped: no typing there)
 _ENCODER = (
-    inspect.getsource(NotPlainData)
-    + "\n\n"
-    + inspect.getsource(encode_value).replace("value: Any, depth: int = 0) -> str:", "value, depth=0):")
+    (
+        inspect.getsource(NotPlainData)
+        + "\n\n"
+        + inspect.getsource(encode_value).replace("value: Any, depth: int = 0) -> str:", "value, depth=0):")
+    )
+    .replace("NotPlainData", "_RlvrNotPlain")
+    .replace("encode_value", "_rlvr_encode")
 )
 
-# Shared by both sandboxed programs: the protocol runs on private copies of fds 0 and 1;
-# the program's own stdin is /dev/null and its stdout goes to stderr, so nothing it
-# prints can be taken for a protocol line.
-_PREAMBLE = (
-    r"""
+# The test process: the record's code on stdin, the candidate on fds 3 (calls) and 4
+# (replies), the verdict on a private copy of stdout.  The test code's own prints go to
+# stderr, so nothing it prints can be taken for the verdict.
+_TEST_SETUP = r"""
+import ast as _rlvr_ast, builtins as _rlvr_builtins, os as _rlvr_os, signal as _rlvr_signal, sys as _rlvr_sys
+_rlvr_signal.signal(_rlvr_signal.SIGPIPE, _rlvr_signal.SIG_IGN)
+_rlvr_cfg = _rlvr_ast.literal_eval(_rlvr_sys.stdin.readline())
+_rlvr_verdict_fd = _rlvr_os.dup(1)
+_rlvr_os.dup2(2, 1)
+_rlvr_sys.stdout = _rlvr_sys.stderr
+_rlvr_from = _rlvr_os.fdopen(4, "r", encoding="utf-8", errors="replace")
+_rlvr_max_line = _rlvr_cfg["max_line"]
+_rlvr_nonce = _rlvr_cfg["nonce"]
+_rlvr_entry = _rlvr_cfg["entry"]
+
+
+def _rlvr_write(fd, text):
+    data = memoryview((text + "\n").encode("utf-8", "backslashreplace"))
+    while data:
+        data = data[_rlvr_os.write(fd, data):]
+
+
+def _rlvr_say(*words):
+    _rlvr_write(_rlvr_verdict_fd, " ".join((_rlvr_nonce,) + words))
+
+
+"""
+
+_TEST_BODY = r'''
+
+class _RlvrGone(BaseException):
+    """The candidate failed or ended: the verdict is FAIL, whatever the tests do next."""
+
+
+_rlvr_gone = []  # the candidate's first failure
+_rlvr_calls = [0]
+_rlvr_ready = ""
+
+
+def _rlvr_fail(message):
+    if not _rlvr_gone:
+        _rlvr_gone.append(message)
+    raise _RlvrGone()
+
+
+def _rlvr_reply():
+    """The candidate's next line, without its newline."""
+    line = _rlvr_from.readline(_rlvr_max_line + 1)
+    if not line.endswith("\n"):
+        _rlvr_fail("a line of more than 1 MiB" if len(line) > _rlvr_max_line else "the candidate's process ended")
+    return line[:-1]
+
+
+def _rlvr_tell(text):
+    try:
+        _rlvr_write(3, text)
+    except OSError:
+        _rlvr_fail("the candidate's process ended")
+
+
+def _rlvr_exception(mro_names):
+    """The first built-in Exception type in the candidate exception's MRO; None for SystemExit,
+    KeyboardInterrupt and anything else that is not an Exception."""
+    if not isinstance(mro_names, list):
+        return None
+    for name in mro_names:
+        cls = getattr(_rlvr_builtins, name, None) if isinstance(name, str) else None
+        if isinstance(cls, type) and issubclass(cls, BaseException):
+            return cls if issubclass(cls, Exception) else None
+    return None
+
+
+def _rlvr_candidate(*args, **kwargs):
+    if _rlvr_gone:
+        raise _RlvrGone()
+    _rlvr_calls[0] += 1
+    _rlvr_tell("CALL " + _rlvr_encode([list(args), kwargs]))
+    kind, _, payload = _rlvr_reply().partition(" ")
+    if kind in ("RET", "RAISE"):
+        try:
+            value = _rlvr_ast.literal_eval(payload)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            _rlvr_fail("not a plain return value: " + repr(payload[:200]))
+        if kind == "RET":
+            return value
+        if isinstance(value, list) and len(value) == 2:
+            cls = _rlvr_exception(value[0])
+            if cls is None:
+                _rlvr_fail("the candidate raised " + repr(value[0])[:100])
+            raise cls(str(value[1])[:300])
+    _rlvr_fail("not a plain return value: " + repr((kind + " " + payload)[:200]))
+
+
+try:
+    _rlvr_tell(repr({"entry": _rlvr_entry}))
+    _rlvr_ns = {"__name__": "__main__"}
+    exec(compile(_rlvr_cfg["prompt"], "prompt.py", "exec"), _rlvr_ns)
+    _rlvr_tests = compile(_rlvr_cfg["tests"], "tests.py", "exec")
+    _rlvr_ready = _rlvr_reply()
+    if _rlvr_ready.startswith("LOADERR "):
+        _rlvr_say("LOADERR", _rlvr_ready[8:][:400])
+        raise SystemExit(0)
+    if _rlvr_ready != "READY":
+        _rlvr_fail("not ready: " + repr(_rlvr_ready[:200]))
+    _rlvr_ns[_rlvr_entry] = _rlvr_candidate
+    exec(_rlvr_tests, _rlvr_ns)
+    if callable(_rlvr_ns.get("check")):
+        _rlvr_ns["check"](_rlvr_candidate)
+    if _rlvr_gone:  # the test code swallowed the candidate's failure
+        raise _RlvrGone()
+    _rlvr_say("PASS", str(_rlvr_calls[0]))
+except _RlvrGone:
+    _rlvr_say("GONE", repr(_rlvr_gone[0]))
+except BaseException as _rlvr_e:
+    if _rlvr_gone:
+        _rlvr_say("GONE", repr(_rlvr_gone[0]))
+    elif not _rlvr_ready.startswith("LOADERR "):
+        _rlvr_say("FAIL", repr((type(_rlvr_e).__name__ + ": " + str(_rlvr_e))[:300]))
+'''
+
+TEST_PROCESS = _TEST_SETUP + _ENCODER + _TEST_BODY
+
+# The candidate process: its protocol runs on private copies of fds 0 and 1 (the pipes
+# from and to the test process); the program's own stdin is /dev/null and its stdout goes
+# to stderr, so nothing it prints can be taken for a protocol line.
+_CANDIDATE_SETUP = r"""
 import ast as _rlvr_ast, os as _rlvr_os, sys as _rlvr_sys
 _rlvr_in = _rlvr_os.fdopen(_rlvr_os.dup(0), "r", encoding="utf-8")
 _rlvr_out = _rlvr_os.dup(1)
@@ -116,50 +244,10 @@ def _rlvr_send(text):
 
 
 """
-    + _ENCODER.replace("NotPlainData", "_RlvrNotPlain").replace("encode_value", "_rlvr_encode")
-    + "\n\n_rlvr_cfg = _rlvr_ast.literal_eval(_rlvr_in.readline())\n"
-)
 
-TEST_PROCESS = (
-    _PREAMBLE
-    + r'''
-import builtins as _rlvr_builtins
+_CANDIDATE_BODY = r"""
 
-
-class _RlvrCandidateGone(BaseException):
-    """The candidate process failed or ended: the verdict is already FAIL."""
-
-
-def _rlvr_candidate(*args, **kwargs):
-    _rlvr_send("CALL " + _rlvr_encode([list(args), kwargs]))
-    kind, _, text = _rlvr_in.readline().rstrip("\n").partition(" ")
-    if kind == "RET":
-        return _rlvr_ast.literal_eval(text)
-    if kind == "RAISE":
-        name, message = _rlvr_ast.literal_eval(text)
-        raise getattr(_rlvr_builtins, name)(message)
-    raise _RlvrCandidateGone()
-
-
-_rlvr_nonce = _rlvr_cfg["nonce"]
-try:
-    _rlvr_ns = {"__name__": "__main__"}
-    exec(compile(open("prompt.py").read(), "prompt.py", "exec"), _rlvr_ns)
-    _rlvr_ns[_rlvr_cfg["entry"]] = _rlvr_candidate
-    exec(compile(open("tests.py").read(), "tests.py", "exec"), _rlvr_ns)
-    if callable(_rlvr_ns.get("check")):
-        _rlvr_ns["check"](_rlvr_candidate)
-    _rlvr_send(_rlvr_nonce + " PASS")
-except _RlvrCandidateGone:
-    _rlvr_send(_rlvr_nonce + " GONE")
-except BaseException as _rlvr_e:
-    _rlvr_send(_rlvr_nonce + " FAIL " + repr((type(_rlvr_e).__name__ + ": " + str(_rlvr_e))[:300]))
-'''
-)
-
-CANDIDATE_PROCESS = (
-    _PREAMBLE
-    + r"""
+_rlvr_cfg = _rlvr_ast.literal_eval(_rlvr_in.readline())
 try:
     _rlvr_ns = {"__name__": "solution"}
     exec(compile(open("prompt.py").read(), "prompt.py", "exec"), _rlvr_ns)
@@ -184,7 +272,8 @@ while True:
     except Exception as _rlvr_e:
         _rlvr_send("BADVALUE " + repr(str(_rlvr_e)[:200]))
 """
-)
+
+CANDIDATE_PROCESS = _CANDIDATE_SETUP + _ENCODER + _CANDIDATE_BODY
 
 
 @dataclass
@@ -192,18 +281,6 @@ class Outcome:
     passed: bool
     failure: dict | None = None
     calls: int = 0
-
-
-def _builtin_exception(mro_names: Any) -> str | None:
-    """The first built-in Exception type in the candidate exception's MRO; None for
-    SystemExit, KeyboardInterrupt and anything else that is not an Exception."""
-    if not isinstance(mro_names, list):
-        return None
-    for name in mro_names:
-        cls = getattr(builtins, name, None) if isinstance(name, str) else None
-        if isinstance(cls, type) and issubclass(cls, BaseException):
-            return name if issubclass(cls, Exception) else None
-    return None
 
 
 def run_test_code(
@@ -215,103 +292,48 @@ def run_test_code(
     timeout_s: float,
     memory_mb: int,
 ) -> Outcome:
-    """Run `test_code` against `program` in two sessions of `sandbox`; see the module doc."""
-    deadline = time.monotonic() + timeout_s
+    """Run `test_code` against `program` as one pair run in `sandbox`; see the module doc."""
     nonce = "RLVR-" + secrets.token_hex(16)
-    candidate = sandbox.session(
-        CANDIDATE_PROCESS,
-        files={"solution.py": program.encode(), "prompt.py": prompt.encode()},
+    config = {"nonce": nonce, "entry": entry, "prompt": prompt, "tests": test_code, "max_line": MAX_LINE}
+    result = sandbox.run(
+        TEST_PROCESS,
+        stdin=ascii(config) + "\n",
         timeout_s=timeout_s,
         memory_mb=memory_mb,
+        peer={
+            "code": CANDIDATE_PROCESS,
+            "files": {"solution.py": _utf8(program), "prompt.py": _utf8(prompt)},
+        },
     )
+    tag = nonce + " "
+    line = next((x for x in result.stdout.splitlines() if x.startswith(tag)), None)
+    if line is None:
+        if result.status == "timeout":
+            return Outcome(False, {"status": "timeout", "message": f"tests did not finish in {timeout_s} s"})
+        known = ("memory_limit", "output_limit", "sandbox_error")
+        status = result.status if result.status in known else "test_error"
+        return Outcome(False, {"status": status, "message": _tail(result.stderr)})
+    kind, _, detail = line[len(tag) :].partition(" ")
+    if kind == "PASS":
+        calls = int(detail) if detail.isdigit() else 0
+        if calls == 0:
+            return Outcome(False, {"status": "bad_tests", "message": "the tests never called the candidate"})
+        return Outcome(True, None, calls)
+    status = "mismatch" if kind == "FAIL" else "runtime_error"
+    return Outcome(False, {"status": status, "message": _literal_text(detail)})
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _literal_text(text: str) -> str:
+    """A message the test process wrote as a repr (it may quote the candidate's words)."""
     try:
-        tests = sandbox.session(
-            TEST_PROCESS,
-            files={"prompt.py": prompt.encode(), "tests.py": test_code.encode()},
-            timeout_s=timeout_s,
-            memory_mb=memory_mb,
-        )
-    except BaseException:
-        candidate.close(grace_s=0)
-        raise
-    try:
-        candidate.send(repr({"entry": entry}) + "\n")
-        tests.send(repr({"nonce": nonce, "entry": entry}) + "\n")
-        return _relay(candidate, tests, nonce, deadline)
-    except TimeoutError:
-        return Outcome(False, {"status": "timeout", "message": f"tests did not finish in {timeout_s} s"})
-    finally:  # the verdict is known: the sandboxes clean up while we move on
-        tests.close(wait=False)
-        candidate.close(wait=False)
-
-
-def _relay(candidate: Any, tests: Any, nonce: str, deadline: float) -> Outcome:
-    remaining = lambda: max(deadline - time.monotonic(), 0.0)  # noqa: E731
-    ready = candidate.readline(remaining(), MAX_LINE)
-    if ready != b"READY\n":
-        message = _loaderr(ready) or _tail(candidate.close(grace_s=0.2).stderr)
-        return Outcome(False, {"status": "runtime_error", "message": message})
-    calls, gone = 0, None
-    while True:
-        line = tests.readline(remaining(), MAX_LINE).decode(errors="replace")
-        if line.startswith("CALL "):
-            calls += 1
-            if gone is not None:
-                tests.send("GONE\n")
-                continue
-            candidate.send(line if line.endswith("\n") else line + "\n")
-            reply, gone = _answer(candidate.readline(remaining(), MAX_LINE))
-            tests.send(reply)
-            continue
-        if line.startswith(nonce + " "):
-            verdict = line[len(nonce) + 1 :].rstrip("\n")
-            if gone is not None:
-                return Outcome(False, gone, calls)
-            if verdict == "PASS":
-                if calls == 0:
-                    return Outcome(
-                        False, {"status": "bad_tests", "message": "the tests never called the candidate"}
-                    )
-                return Outcome(True, None, calls)
-            message = verdict[5:] if verdict.startswith("FAIL ") else verdict
-            try:
-                message = ast.literal_eval(message)
-            except (ValueError, SyntaxError, MemoryError, RecursionError):
-                pass
-            return Outcome(False, {"status": "mismatch", "message": str(message)[:300]}, calls)
-        if not line:  # the test process ended without a verdict
-            result = tests.close(grace_s=0.2)
-            return Outcome(False, gone or {"status": "test_error", "message": _tail(result.stderr)}, calls)
-
-
-def _answer(reply: bytes) -> tuple[str, dict | None]:
-    """The line for the test process, and the candidate's failure (None while it is sound)."""
-    text = reply.decode(errors="replace")
-    kind, _, payload = text.rstrip("\n").partition(" ")
-    if not text.endswith("\n"):
-        return "GONE\n", {"status": "runtime_error", "message": "the candidate's process ended"}
-    try:
-        value = ast.literal_eval(payload) if kind in ("RET", "RAISE") else None
-        if kind == "RET":
-            return "RET " + encode_value(value) + "\n", None
-        if kind == "RAISE" and isinstance(value, list) and len(value) == 2:
-            name = _builtin_exception(value[0])
-            if name is not None:
-                return "RAISE " + repr([name, str(value[1])[:300]]) + "\n", None
-            return "GONE\n", {"status": "runtime_error", "message": f"the candidate raised {value[0]!r:.100}"}
+        value = ast.literal_eval(text)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        pass
-    return "GONE\n", {"status": "runtime_error", "message": f"not a plain return value: {text[:200]!r}"}
-
-
-def _loaderr(line: bytes) -> str | None:
-    text = line.decode(errors="replace")
-    if not text.startswith("LOADERR "):
-        return None
-    try:
-        return str(ast.literal_eval(text[8:].strip()))[:300]
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return text[:300]
+        value = text
+    return str(value)[:300]
 
 
 def _tail(stderr: str) -> str:

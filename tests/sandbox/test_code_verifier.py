@@ -161,12 +161,51 @@ FORGERIES = {
         "                pass\n"
         "    os._exit(0)\n"
     ),
+    # against the pair: the test process runs beside the candidate (in Docker, in one container)
+    "kill_every_process": (
+        "import os, signal\n"
+        "def add(a, b):\n"
+        "    for sig in (signal.SIGKILL, signal.SIGTERM):\n"
+        "        try:\n"
+        "            os.kill(-1, sig)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    return None\n"
+    ),
+    "plant_modules": (
+        "import os\n"
+        "FORGE = (\n"
+        "    'import gc, os\\n'\n"
+        "    'for o in gc.get_objects():\\n'\n"
+        "    '    if isinstance(o, dict) and callable(o.get(\"_rlvr_say\")):\\n'\n"
+        "    '        o[\"_rlvr_say\"](\"PASS\", \"9\")\\n'\n"
+        "    '        os._exit(0)\\n'\n"
+        ")\n"
+        "for d in ('/work', '/tmp', '/dev/shm', '.'):\n"
+        "    for name in ('base64', 'calendar', 'datetime', 'sitecustomize', 'tests', 'prompt'):\n"
+        "        try:\n"
+        "            with open(os.path.join(d, name + '.py'), 'w') as f:\n"
+        "                f.write(FORGE)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "def add(a, b):\n"
+        "    return None\n"
+    ),
 }
 GOOD = "def add(a, b):\n    return a + b\n"
+# test code that imports modules the standard library has but the worker has not loaded yet:
+# a module the candidate planted must never be the one imported
+IMPORTING = {
+    "entry_point": "add",
+    "test": "def check(candidate):\n    import base64, calendar, datetime\n    assert candidate(1, 2) == 3\n"
+    "    assert candidate(2, 2) == 4\n",
+}
 
 
 @pytest.mark.parametrize("name", sorted(FORGERIES))
-@pytest.mark.parametrize("tests", [CALL_TESTS, HUMANEVAL, MBPP], ids=["call", "humaneval", "mbpp"])
+@pytest.mark.parametrize(
+    "tests", [CALL_TESTS, HUMANEVAL, MBPP, IMPORTING], ids=["call", "humaneval", "mbpp", "importing"]
+)
 def test_forged_verdicts_score_zero(code, name, tests):
     r = code.verify(fenced(FORGERIES[name]), tests)
     assert r.score == 0.0 and r.correct is False, (name, r)
@@ -180,7 +219,7 @@ def test_forged_verdicts_score_zero_on_docker(name):
 
     docker_sandbox()  # skips where no daemon or image is available (unless CI requires Docker)
     docker_code = get_verifier("code", sandbox="docker", test_timeout_s=3)
-    for tests in (HUMANEVAL, MBPP, CALL_TESTS):
+    for tests in (HUMANEVAL, MBPP, CALL_TESTS, IMPORTING):
         r = docker_code.verify(fenced(FORGERIES[name]), tests)
         assert r.score == 0.0 and r.correct is False, (name, r)
         assert docker_code.verify(fenced(GOOD), tests).score == 1.0
