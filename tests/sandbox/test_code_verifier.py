@@ -178,7 +178,7 @@ FORGERIES = {
         "    'import gc, os\\n'\n"
         "    'for o in gc.get_objects():\\n'\n"
         "    '    if isinstance(o, dict) and callable(o.get(\"_rlvr_say\")):\\n'\n"
-        "    '        o[\"_rlvr_say\"](\"PASS\", \"9\")\\n'\n"
+        '    \'        o["_rlvr_say"]("PASS", "9")\\n\'\n'
         "    '        os._exit(0)\\n'\n"
         ")\n"
         "for d in ('/work', '/tmp', '/dev/shm', '.'):\n"
