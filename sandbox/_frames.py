@@ -25,7 +25,7 @@ HEADER = struct.Struct(">IB")
 REQUEST, STDIN, EOF, KILL = ord("Q"), ord("I"), ord("E"), ord("K")
 READY, OUT, RESULT, ERROR = ord("Y"), ord("O"), ord("R"), ord("X")
 RESULT_HEAD = struct.Struct(">iBdII")
-TIMED_OUT, OVERFLOW, SETUP_FAILED, ENDED = 1, 2, 4, 8
+TIMED_OUT, OVERFLOW, SETUP_FAILED, ENDED, UNCLEAN = 1, 2, 4, 8, 32
 MAX_FRAME = 64 << 20  # a larger length means a broken stream, not a real frame
 
 
@@ -192,6 +192,8 @@ def decode_result(payload: bytes) -> dict:
         "overflow": bool(flags & OVERFLOW),
         "ended": bool(flags & ENDED),
         "setup_error": stderr.decode(errors="replace") if flags & SETUP_FAILED else None,
+        # the worker could not clean up after the run: it ends, and must not be reused
+        "unclean": bool(flags & UNCLEAN),
     }
 
 
@@ -202,6 +204,7 @@ def build_request(
     Python runs inline in the forked zygote (no interpreter start)."""
     message = {
         **_program(request.language, request.code, request.files),
+        "trusted": request.trusted,
         "stdin": request.stdin.encode(),
         "timeout_s": request.timeout_s,
         "max_output": max_output,
@@ -213,6 +216,7 @@ def build_request(
         peer = request.peer
         message["peer"] = {
             **_program(peer.language, peer.code, peer.files),
+            "trusted": peer.trusted,
             "workdir_mb": workdir_mb,
             "limits": limits,
         }

@@ -6,25 +6,36 @@ payload; see `sandbox/_frames.py` for the host's side).  A request is a run
 (all of stdin given, one result back) or a session (stdin sent while the
 program runs, its stdout streamed back as it comes, the result at the end).
 
+Runs are forked by the **forker**, a process the zygote forks at start, before it
+reads any request, and that never holds one: the zygote passes it the run's pipe
+ends over a socket, and the new process reads its own request from a pipe.  A run
+therefore starts from memory that holds the interpreter and its preloaded modules
+and nothing of any other run (a fork of the zygote itself would carry every program,
+input and file relayed so far, and, in a pair, the other program's).  The forker
+reports each exit status back to the zygote.
+
 Local backend (bubblewrap), each run:
 
-  fork -> unshare(user, pid, mount, ipc) -> fork again: the program is PID 1 of a
-  fresh PID namespace (its children and daemons die with it) with a private tmpfs
-  on /work, rlimits, and the files of the request; Python code runs in the forked
-  interpreter itself, with no interpreter start-up.
+  clone(user, pid, mount, ipc) from the forker: the program is PID 1 of a fresh PID
+  namespace (its children and daemons die with it) with a private tmpfs on /work,
+  rlimits, and the files of the request; Python code runs in the forked interpreter
+  itself, with no interpreter start-up.
 
-The zygote itself is made non-dumpable, so a run (in a child user namespace)
-cannot ptrace it or read its memory; it cannot signal it either (parent PID
-namespace).  Time and output limits are enforced here, outside the run; the
+The zygote and the forker are non-dumpable, so a run (in a child user namespace)
+cannot ptrace them or read their memory; it cannot signal them either (parent PID
+namespace).  Time and output limits are enforced in the zygote, outside the run; the
 parent outside the sandbox enforces a deadline on the zygote itself.
 
-Docker backend (`--plain`): the container gives no namespaces to make, so each
-run is a plain fork; the zygote is the container's PID 1 (signals from inside
-cannot kill it), drops from root to the sandbox uid at start (which also makes
-it non-dumpable, so runs cannot ptrace it or read its memory), and after every
-run kills every other process of that uid and empties /work, /tmp and /dev/shm.
-When its stdin ends (the owner closed the attach socket or died), it exits and
-the container goes with it.
+Docker backend (`--plain`): the container gives no namespaces to make, so each run
+is a plain fork of the forker.  The zygote is the container's PID 1 (signals from
+inside cannot kill it) and drops from root to the sandbox uid once the forker is
+started; the forker stays root (with only CAP_SETUID / CAP_SETGID), and each run
+drops to the sandbox uid before it reads its request, so no run can signal, ptrace or
+read either of them (a uid change also makes a process non-dumpable).  After every
+run the zygote kills every other process of that uid and empties /work, /tmp,
+/dev/shm and /dev/mqueue (a worker that cannot is replaced).  When its stdin ends
+(the owner closed the attach socket or died), it exits and the container goes with
+it.
 
 Only the standard library is used, and only the part that `python3-minimal`
 ships (no json, ctypes, shutil or resource there): this file is executed by the
@@ -40,6 +51,7 @@ import os
 import select
 import selectors
 import signal
+import socket
 import struct
 import sys
 import time
@@ -75,7 +87,7 @@ MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 2, 4, 0x4000, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 RUN_UID, RUN_GID = os.getuid(), os.getgid()  # inside the sandbox; set again in main()
 SANDBOX_ID = 65534  # the Docker zygote's and its runs' uid and gid
-CLEAN_DIRS = ("/work", "/tmp", "/dev/shm")
+CLEAN_DIRS = ("/work", "/tmp", "/dev/shm", "/dev/mqueue")
 SIGCHLD_R = -1  # Docker: read end of the SIGCHLD wakeup pipe
 
 # Frames, both ways: payload length, kind, payload.  Must match sandbox/_frames.py.
@@ -83,7 +95,7 @@ HEADER = struct.Struct(">IB")
 REQUEST, STDIN, EOF, KILL = ord("Q"), ord("I"), ord("E"), ord("K")  # host -> zygote
 READY, OUT, RESULT, ERROR = ord("Y"), ord("O"), ord("R"), ord("X")  # zygote -> host
 RESULT_HEAD = struct.Struct(">iBdII")  # exit code, flags, duration, len(stdout), len(stderr)
-TIMED_OUT, OVERFLOW, SETUP_FAILED, ENDED, NO_EXIT = 1, 2, 4, 8, 16
+TIMED_OUT, OVERFLOW, SETUP_FAILED, ENDED, NO_EXIT, UNCLEAN = 1, 2, 4, 8, 16, 32
 
 
 class FrameReader:
@@ -141,8 +153,6 @@ def connect_channel():
     shim).  The socket is this process's only link: runs never inherit it."""
     if "--socket" not in sys.argv:
         return
-    import socket
-
     path = sys.argv[sys.argv.index("--socket") + 1]
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(path)
@@ -197,43 +207,11 @@ def prepare_run(request):
     os.environ.update({"PATH": "/usr/bin:/bin", "HOME": "/work", "LANG": "C.UTF-8"})
 
 
-# Programs that come again (the code verifier's harnesses, for every item) are compiled
-# once, here in the zygote, and every later fork finds the code object ready.  A source
-# counts only from its second request on, and only up to CACHE_SOURCE_MAX bytes: compiling
-# a small source is bounded in time and memory (CPython caps what its optimizer folds).
-CACHE_SOURCE_MAX = 32 * 1024
-CODE_CACHE = {}
-SEEN_ONCE = set()
-
-
-def cached_code(request):
-    """The compiled program for a repeated Python source, else None (compiled in the run)."""
-    source = request["files"].get(request["source"], b"")
-    if request["argv"] != ["<python-inline>"] or len(source) > CACHE_SOURCE_MAX:
-        return None
-    code = CODE_CACHE.get(source)
-    if code is not None:
-        return code
-    if source not in SEEN_ONCE:
-        if len(SEEN_ONCE) > 64:
-            SEEN_ONCE.clear()
-        SEEN_ONCE.add(source)
-        return None
-    try:
-        code = compile(source, request["source"], "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return None
-    if len(CODE_CACHE) >= 8:
-        CODE_CACHE.clear()
-    CODE_CACHE[source] = code
-    return code
-
-
 def run_python_inline(request):
     """Run the request's Python source as __main__ in this (forked) interpreter, like
     `python3 -I /work/<source>`.  The source comes from the request, not from the file
     (which a pair's main never gets, and a peer could rewrite)."""
-    source_name, program = request["source"], request.get("code")
+    source_name = request["source"]
     sys.argv = [source_name]
     if not request.get("beside_peer"):  # nothing the peer can write is on the main's import path
         sys.path[0:0] = ["/work"]
@@ -250,8 +228,7 @@ def run_python_inline(request):
     )
     code = 0
     try:
-        if program is None:
-            program = compile(request["files"][source_name], source_name, "exec")
+        program = request.get("compiled") or compile(request["files"][source_name], source_name, "exec")
         namespace = {"__name__": "__main__", "__builtins__": builtins, "__file__": "/work/" + source_name}
         exec(program, namespace)
     except SystemExit as exc:
@@ -303,7 +280,7 @@ def run_program(request, fds):
             os._exit(127)
 
 
-def fork_into_namespaces(request, fds):
+def fork_into_namespaces(fds):
     """Fallback where raw clone is not available: fork, unshare, fork again (a holder
     process waits for the program and passes its status on)."""
     child = os.fork()
@@ -313,17 +290,14 @@ def fork_into_namespaces(request, fds):
             enter_namespaces()
             program = os.fork()
             if program == 0:
-                run_program(request, fds)
+                run_child(fds)
             os.closerange(0, 4096)  # no pipe end may outlive the program in here
             _, status = os.waitpid(program, 0)
             os._exit(
                 os.waitstatus_to_exitcode(status) % 256 if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
             )
-        except BaseException as exc:
-            try:
-                os.write(fds[2], f"sandbox: {type(exc).__name__}: {exc}\n".encode())
-            finally:
-                os._exit(126)
+        except BaseException:
+            os._exit(126)
     return child
 
 
@@ -354,37 +328,188 @@ def write_id_maps():
             f.write(text)
 
 
-def fork_run(request, fds):
-    """Start one program whose fds 0, 1, 2 (...) are `fds`; its pid.  Local: PID 1 of its own
-    user, PID, mount and IPC namespaces.  Docker: a plain fork."""
+def run_child(fds):
+    """A run's process, just forked by the forker: read this run's request (and nothing
+    else: the forker never held any) from fds[0], then become the program on fds[1:]."""
+    try:
+        if PLAIN:
+            drop_privileges()  # the forker is root; no run ever is
+        signal.set_wakeup_fd(-1)
+        for signum in (signal.SIGCHLD, signal.SIGPIPE):
+            signal.signal(signum, signal.SIG_DFL)
+        data = bytearray()
+        while chunk := os.read(fds[0], 1 << 20):
+            data += chunk
+        request = marshal.loads(data)
+        del data
+    except BaseException:
+        os._exit(127)
+    run_program(request, fds[1:])
+
+
+def spawn(fds):
+    """In the forker: start one run's process on `fds` (see run_child); its pid.  Local: PID 1
+    of its own user, PID, mount and IPC namespaces.  Docker: a plain fork."""
     child = clone_into_namespaces() if CLONE_SUPPORTED else -1
     if child == 0:  # PID 1 of the run's own namespaces
         try:
             write_id_maps()
-        except BaseException as exc:
-            os.write(fds[2], f"sandbox: {type(exc).__name__}: {exc}\n".encode())
+        except BaseException:
             os._exit(126)
-        run_program(request, fds)
+        run_child(fds)
     if child < 0 and PLAIN:
         child = os.fork()
         if child == 0:
-            run_program(request, fds)
+            run_child(fds)
     elif child < 0:
-        child = fork_into_namespaces(request, fds)
+        child = fork_into_namespaces(fds)
     return child
 
 
+# The forker: a process forked from the zygote at start, before any request, that forks
+# every run.  A run's memory is then the forker's (the interpreter and its preloaded
+# modules) plus its own request, which it reads itself: never another run's program,
+# files or input, nor, for a pair, the other program's.  (Forked from the zygote, which
+# holds every request it relays, a run could find those in its own memory.)  The zygote
+# sends it pipe ends over a socket (SCM_RIGHTS); it answers with the new pid, and with
+# the exit status of each of its children as they end.  In Docker it stays root (with
+# only CAP_SETUID / CAP_SETGID) so that no run can signal it; every run drops to the
+# sandbox uid before it reads its request.
+FORKER = [None, 0]  # zygote side: the socket, the forker's pid
+EXITS = {}  # zygote side: exit statuses reported and not yet taken, by pid
+SPAWNED, FAILED, EXITED = b"P", b"E", b"X"
+PID_STATUS = struct.Struct(">ii")
+
+
+def start_forker():
+    parent_end, forker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            parent_end.close()
+            forker_loop(forker_end)
+        finally:
+            os._exit(0)
+    forker_end.close()
+    FORKER[:] = [parent_end, pid]
+
+
+def forker_loop(sock):
+    keep = sock.fileno()
+    os.closerange(0, keep)
+    os.closerange(keep + 1, 4096)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    signal.set_wakeup_fd(wake_w)
+    sel = selectors.DefaultSelector()
+    sel.register(keep, selectors.EVENT_READ)
+    sel.register(wake_r, selectors.EVENT_READ)
+    while True:
+        for key, _ in sel.select():
+            if key.fd == wake_r:
+                drain(wake_r)
+                reaped = {}
+                reap(reaped)
+                for pid, status in reaped.items():
+                    sock.send(EXITED + PID_STATUS.pack(pid, status))
+                continue
+            message, fds, _, _ = socket.recv_fds(sock, 16, 16)
+            if not message:
+                return  # the zygote is gone
+            try:
+                reply = SPAWNED + PID_STATUS.pack(spawn(fds), 0)
+            except Exception as exc:
+                reply = FAILED + f"{type(exc).__name__}: {exc}".encode()[:200]
+            finally:
+                for fd in fds:
+                    os.close(fd)
+            sock.send(reply)
+
+
+def forker_message(deadline):
+    """The forker's next message; OSError when it is gone or silent past the deadline."""
+    sock = FORKER[0]
+    if not select.select([sock], [], [], max(deadline - time.monotonic(), 0))[0]:
+        raise OSError("the forker did not answer")
+    message = sock.recv(256)
+    if not message:
+        raise OSError("the forker is gone")
+    if message[:1] == EXITED:
+        pid, status = PID_STATUS.unpack_from(message, 1)
+        EXITS[pid] = status
+    return message
+
+
+TRUSTED_CODE = {}  # zygote side: compiled trusted programs (the caller's own), by source
+
+
+def with_compiled_code(request):
+    """A trusted Python program (ExecRequest.trusted: the caller's own code, a harness) is
+    compiled here once and handed to each run as a code object, instead of compiled in
+    every run.  Anything else is compiled in its run, under its limits."""
+    if not request.get("trusted") or request["argv"] != ["<python-inline>"]:
+        return request
+    source = request["files"][request["source"]]
+    key = (request["source"], source)
+    if key not in TRUSTED_CODE:
+        try:
+            TRUSTED_CODE[key] = compile(source, request["source"], "exec")
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            return request  # the run compiles it and reports the error as usual
+        if len(TRUSTED_CODE) > 64:
+            TRUSTED_CODE.pop(next(iter(TRUSTED_CODE)))
+    return {**request, "compiled": TRUSTED_CODE[key]}
+
+
+def start_process(request, fds):
+    """Have the forker start one process on `fds` and hand it `request`; its pid."""
+    request = with_compiled_code(request)
+    request_r, request_w = os.pipe()
+    try:
+        socket.send_fds(FORKER[0], [b"F"], [request_r, *fds])
+    finally:
+        os.close(request_r)
+    try:
+        deadline = time.monotonic() + 5.0
+        while (message := forker_message(deadline))[:1] == EXITED:
+            pass
+        if message[:1] != SPAWNED:
+            raise OSError(message[1:].decode(errors="replace"))
+        pid = PID_STATUS.unpack_from(message, 1)[0]
+        data = memoryview(marshal.dumps(request))
+        try:
+            while data:
+                data = data[os.write(request_w, data) :]
+        except OSError:  # it died before reading all: its exit status tells
+            pass
+        return pid
+    finally:
+        os.close(request_w)
+
+
+def wait_exit(pid, deadline_s=5.0):
+    """The exit status of a process the forker started (it reports each one)."""
+    deadline = time.monotonic() + deadline_s
+    while pid not in EXITS:
+        forker_message(deadline)
+    return EXITS.pop(pid)
+
+
+def without(request, *keys):
+    return {k: v for k, v in request.items() if k not in keys}
+
+
 def start_run(request):
-    """Fork the program's process (and its peer's); return (pid, peer pid or None, stdin_w,
+    """Start the program's process (and its peer's); return (pid, peer pid or None, stdin_w,
     stdout_r, stderr_r).
 
     A pair: the peer's stdin is fed by the main program's fd 3 and its stdout read on the
     main's fd 4; its stderr goes to /dev/null.  Only the main's stdout and stderr reach
-    here: nothing the peer writes can end up in the result."""
-    request["code"] = cached_code(request)
+    here: nothing the peer writes can end up in the result.  Each process gets only its
+    own part of the request."""
     peer = request.get("peer")
-    if peer is not None:
-        peer["code"] = cached_code(peer)
     stdin_r, stdin_w = os.pipe()
     stdout_r, stdout_w = os.pipe()
     stderr_r, stderr_w = os.pipe()
@@ -392,7 +517,7 @@ def start_run(request):
     child = peer_pid = None
     try:
         if peer is None:
-            child = fork_run(request, child_ends)
+            child = start_process(without(request, "stdin"), child_ends)
         else:
             calls_r, calls_w = os.pipe()
             child_ends += [calls_r, calls_w]
@@ -400,12 +525,14 @@ def start_run(request):
             child_ends += [replies_r, replies_w]
             null = os.open("/dev/null", os.O_WRONLY)
             child_ends.append(null)
-            child = fork_run(request, (stdin_r, stdout_w, stderr_w, calls_w, replies_r))
-            peer_pid = fork_run(peer, (calls_r, replies_w, null))
+            main_fds = (stdin_r, stdout_w, stderr_w, calls_w, replies_r)
+            child = start_process(without(request, "stdin", "peer"), main_fds)
+            peer_pid = start_process(peer, (calls_r, replies_w, null))
     except BaseException:  # no process and no pipe end of a run that did not start is kept
-        if child is not None:
-            os.kill(child, signal.SIGKILL)
-            os.waitpid(child, 0)
+        for pid in (child, peer_pid):
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
+                wait_exit(pid)
         for fd in (stdin_w, stdout_r, stderr_r):
             os.close(fd)
         raise
@@ -431,8 +558,8 @@ def serve(request, reader):
     sel.register(stdout_r, selectors.EVENT_READ)
     sel.register(stderr_r, selectors.EVENT_READ)
     sel.register(reader.fd, selectors.EVENT_READ)
-    if PLAIN:  # no PID namespace ends the run's children with it: we watch for its exit
-        sel.register(SIGCHLD_R, selectors.EVENT_READ)
+    forker_fd = FORKER[0].fileno()
+    sel.register(forker_fd, selectors.EVENT_READ)  # exit statuses of the run's processes
     child_status = None
     os.set_blocking(stdin_w, False)
     pending = bytearray(request.get("stdin", b""))
@@ -498,12 +625,11 @@ def serve(request, reader):
                 take_frames()
             elif fd == stdin_w:
                 feed()
-            elif fd == SIGCHLD_R:
-                drain(SIGCHLD_R)
-                if child_status is None:
-                    pid, status = os.waitpid(child, os.WNOHANG)
-                    if pid == child:  # the program ended: so do its children and daemons
-                        child_status = status
+            elif fd == forker_fd:
+                forker_message(time.monotonic())
+                if child_status is None and child in EXITS:
+                    child_status = EXITS.pop(child)
+                    if PLAIN:  # no PID namespace ends the run's children with it
                         kill_all()
             else:
                 chunk = os.read(fd, 65536)
@@ -527,10 +653,10 @@ def serve(request, reader):
         if overflow:
             break
     if child_status is None and (timed_out or overflow or ended or host_gone or open_streams):
-        os.kill(child, signal.SIGKILL)  # the program dies with it (PDEATHSIG), and its PID namespace
+        kill_process(child)  # the program dies with it (PDEATHSIG), and its PID namespace
     for key in list(sel.get_map().values()):
         sel.unregister(key.fd)
-        if key.fd not in (reader.fd, SIGCHLD_R):
+        if key.fd not in (reader.fd, forker_fd):
             os.close(key.fd)
     sel.close()
     if stdin_open:
@@ -539,28 +665,41 @@ def serve(request, reader):
         except OSError:
             pass
     if peer is not None and not PLAIN:  # PID 1 of its namespace: its whole tree goes with it
-        os.kill(peer, signal.SIGKILL)
-        os.waitpid(peer, 0)
-    reaped = kill_all() if PLAIN else {}  # every process of the run: none may hold the pids
-    if child_status is not None:
-        status = child_status
-    else:
-        status = reaped[child] if child in reaped else os.waitpid(child, 0)[1]
+        kill_process(peer)
+    if PLAIN:
+        kill_all()  # every process of the run: none may hold the pids
+    status = child_status if child_status is not None else wait_exit(child)
+    if peer is not None:
+        wait_exit(peer)
+    EXITS.clear()  # every status of this run is in: none is left to be taken for a later pid
     exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
     if host_gone:
         return False
+    duration = time.monotonic() - start
+    clean = clean_files() if PLAIN else True  # before the answer: a worker left unclean says so
     flags = (
         TIMED_OUT * timed_out
         | OVERFLOW * overflow
         | ENDED * ended
         | SETUP_FAILED * (exit_code in (126, 127) and err.startswith(b"sandbox: "))
+        | UNCLEAN * (not clean)
     )
     out, err = bytes(out[: cap + 1]), bytes(err[: cap + 1])
-    duration = time.monotonic() - start
     send_frame(RESULT, RESULT_HEAD.pack(exit_code, flags, duration, len(out), len(err)) + out + err)
-    if PLAIN:  # after the answer: the next request waits for it, the caller does not
-        clean_files()
-    return True
+    return clean  # an unclean worker ends: its container goes, and the host replaces it
+
+
+def kill_process(pid):
+    """SIGKILL one process of the run.  Docker: a process just forked may still be root for a
+    moment (it drops to the sandbox uid first thing): try again."""
+    for _ in range(1000):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            return
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            time.sleep(0.001)
 
 
 def drain(fd):
@@ -583,7 +722,8 @@ def watch_children():
 
 def kill_all():
     """Docker: end every other process of the sandbox uid (daemons of the run included;
-    PID 1, this zygote, is spared by kill(-1)), until none is left, and reap them.
+    PID 1, this zygote, is spared by kill(-1), and the forker is root), until none is left
+    but the forker, and reap the orphans (ours: we are PID 1; the forker reaps the runs).
     While rounds reap something (a fork bomb), they follow each other at once; a round
     that reaps nothing waits for the next SIGCHLD instead of spinning, which would burn
     (in kill(-1)'s walk over every task of the machine) the CPU that the dying processes
@@ -593,29 +733,37 @@ def kill_all():
     while True:
         try:
             os.kill(-1, signal.SIGKILL)
-        except ProcessLookupError:
-            break
+        except (ProcessLookupError, PermissionError):
+            pass
         before = len(reaped)
         reap(reaped)
+        if not others_alive():
+            break
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
-        # processes not ours to reap (a `docker exec`'s) send no SIGCHLD: look again soon
+        # processes the forker reaps, or a `docker exec`'s, send us no SIGCHLD: look again soon
         if len(reaped) == before and select.select([SIGCHLD_R], [], [], min(remaining, 0.001))[0]:
             drain(SIGCHLD_R)
-    reap(reaped)
     return reaped
 
 
+def others_alive():
+    """Docker: a process in the container (zombies included) other than this one and the forker."""
+    spared = (1, FORKER[1])
+    return any(name.isdigit() and int(name) not in spared for name in os.listdir("/proc"))
+
+
 def clean_files():
-    """Docker: empty the tmpfs the runs share."""
+    """Docker: empty the tmpfs the runs share (and the message queues); False when something
+    could not be removed (the worker is then replaced)."""
+    clean = True
     for top in CLEAN_DIRS:
         try:
-            names = os.listdir(top)
+            clean = empty_dir(top) and clean
         except OSError:
-            continue
-        for name in names:
-            remove_tree(os.path.join(top, name))
+            clean = False
+    return clean
 
 
 def reap(reaped):
@@ -630,18 +778,46 @@ def reap(reaped):
         reaped[pid] = status
 
 
-def remove_tree(path):
-    """shutil.rmtree without shutil (not in python3-minimal); read-only dirs made writable."""
+def empty_dir(top):
+    """Remove everything under `top`: iterative and relative to open directories, so no
+    depth or path length stops it (a run may leave a tree 10,000 levels deep), and each
+    directory is listed once.  True when `top` is empty afterwards.  (The host's copy of
+    this walk is sandbox/_tree.py: this file imports nothing of ours.)"""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
     try:
-        if os.path.isdir(path) and not os.path.islink(path):
-            os.chmod(path, 0o700)
-            for name in os.listdir(path):
-                remove_tree(os.path.join(path, name))
-            os.rmdir(path)
-        else:
-            os.unlink(path)
+        fd = os.open(top, flags)
     except OSError:
-        pass
+        return not os.path.isdir(top)
+    stack = [(fd, "", [])]  # per open level: its fd, its name, the names left in it
+    try:
+        stack[0][2].extend(os.listdir(fd))
+        while stack:
+            fd, name, left = stack[-1]
+            if left:
+                entry = left.pop()
+                try:
+                    os.unlink(entry, dir_fd=fd)
+                    continue
+                except OSError:
+                    pass
+                child = os.open(entry, flags, dir_fd=fd)  # a directory, or the clean-up fails
+                stack.append((child, entry, []))
+                try:
+                    os.fchmod(child, 0o700)
+                except OSError:
+                    pass
+                stack[-1][2].extend(os.listdir(child))
+                continue
+            stack.pop()
+            os.close(fd)
+            if stack:
+                os.rmdir(name, dir_fd=stack[-1][0])
+        return True
+    except OSError:
+        return False
+    finally:
+        for fd, _, _ in stack:
+            os.close(fd)
 
 
 def communicate(stdin_w, stdout_r, stderr_r, data, deadline, cap):
@@ -709,21 +885,22 @@ def drop_privileges():
 
 
 def main():
+    global RUN_UID, RUN_GID
     if PLAIN:
-        drop_privileges()
         watch_children()
     else:
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    global RUN_UID, RUN_GID
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # a run that ends early: EPIPE, not our death
     RUN_UID, RUN_GID = os.getuid(), os.getgid()
-    if PLAIN:
-        connect_channel()
-    reader = FrameReader(CHANNEL[0])
     # Everything loaded so far is shared with every run: frozen, a run's garbage
     # collections skip it instead of writing to (and so copying) its pages.
     gc.collect()
     gc.freeze()
+    start_forker()  # before any request; in Docker before dropping privileges (it stays root)
+    if PLAIN:
+        drop_privileges()
+        connect_channel()
+    reader = FrameReader(CHANNEL[0])
     send_frame(READY)
     while True:
         frame = reader.next()

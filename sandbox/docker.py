@@ -71,16 +71,17 @@ ZYGOTE_SOURCE = Path(__file__).with_name("_zygote.py")
 LABEL = "rlvr.sandbox"
 SELF_ENDING = "rlvr.sandbox.self-ending"  # containers that exit when their owner's socket closes
 USER = "65534:65534"
-# Kill every process of the sandbox user but PID 1 and this shell, and wait (builtins only:
+# Kill every process of the sandbox user but PID 1 and this shell (the zygote's forker runs as
+# root and is neither killed nor waited for), and wait (builtins only:
 # a fork can fail while the pids limit is full) until none is left but zombies that PID 1
 # does not reap (their parent is outside: another exec), so that the next run does not race
 # dying processes for the pids limit.  `$busy` is left set when some survived.
 _CLEANUP = (
-    "alive() { for p in /proc/[0-9]*; do p=${p#/proc/}; [ $p = 1 ] || [ $p = $$ ] || "
+    "alive() { for p in /proc/[0-9]*; do p=${p#/proc/}; [ $p = 1 ] || [ $p = $$ ] || ! [ -O /proc/$p ] || "
     "{ read -r st 2>/dev/null < /proc/$p/stat || continue; set -- ${st##*) }; "
     '[ "$1" = Z ] && [ "$2" != 1 ] || return 0; }; done; return 1; }; '
     "kill -9 -1 2>/dev/null; i=0; while alive && [ $i -lt 500 ]; do kill -9 -1 2>/dev/null; i=$((i+1)); done; "
-    "busy=; if alive; then busy=1; fi; find /work /tmp /dev/shm -mindepth 1 -delete 2>/dev/null"
+    "busy=; if alive; then busy=1; fi; find /work /tmp /dev/shm /dev/mqueue -mindepth 1 -delete 2>/dev/null"
 )
 _CLEANUP_CHECKED = _CLEANUP + '; [ -z "$busy" ]'  # fails when a process survived
 _GRACE_S = 0.2  # the wrapper kills the program itself this long after the limit
@@ -343,8 +344,8 @@ class DockerSandbox(Sandbox):
                 return ExecResult(status="sandbox_error", stderr="the sandbox container did not answer")
             if frame[0] == ERROR:
                 return ExecResult(status="sandbox_error", stderr=frame[1].decode(errors="replace"))
-            healthy = True
             fields = decode_result(frame[1])
+            healthy = not fields["unclean"]
             result = classify_fields(fields, self.max_output_bytes, _oom_kills(warm.id) > oom_before)
             if fields["timed_out"] and fields["exit_code"] != 128 + 9:  # it ended before the kill
                 mark_ended(result)
@@ -591,14 +592,15 @@ def _drain(raw: socket.socket, wait_s: float) -> bool:
 
 
 def _nothing_running(container, wait_s: float = 0.1) -> bool:
-    """Whether no process but the container's init is left (pids.current, a count that reads
-    the same from any pid namespace), within a moment for the last one to be reaped."""
+    """Whether no process but the container's init and its forker is left (pids.current, a
+    count that reads the same from any pid namespace), within a moment for the last one to
+    be reaped."""
     path = _cgroup_procs(container.id)
     current = os.path.join(os.path.dirname(path), "pids.current") if path else ""
     end = time.monotonic() + wait_s
     while True:
         try:
-            if int(open(current).read()) <= 1:
+            if int(open(current).read()) <= 2:  # the zygote and its forker
                 return True
         except (OSError, ValueError):
             return False
@@ -620,7 +622,9 @@ def _cgroup_procs(container_id: str) -> str | None:
 
 
 def _kill_all_but_init(container) -> bool:
-    """SIGKILL every process of the container except its init, from the host, at once.
+    """SIGKILL every process of the container except its init and the zygote's forker (the
+    processes that run as the container's root: every run and exec is unprivileged), from
+    the host, at once.
     The container's freezer cgroup (where present) is frozen first, so that a fork bomb
     cannot fork between reading the process list and the kills.  True only once the others
     are gone.  False when they cannot be seen from here: the cgroup is unreadable (rootless
@@ -635,12 +639,17 @@ def _kill_all_but_init(container) -> bool:
             return False  # its init is always there: these numbers are not ours
     except OSError:
         return False
+    root_uid = _host_root_uid(init_pid)
     freezer = f"/sys/fs/cgroup/freezer/docker/{container.id}/freezer.state"
     frozen = _write(freezer, "FROZEN")
     try:
         for _ in range(50):
             try:
-                pids = [int(p) for p in open(path).read().split() if int(p) != init_pid]
+                pids = [
+                    pid
+                    for pid in map(int, open(path).read().split())
+                    if pid != init_pid and _uid(pid) != root_uid
+                ]
             except OSError:
                 return False
             if not pids:
@@ -658,6 +667,31 @@ def _kill_all_but_init(container) -> bool:
     finally:
         if frozen:
             _write(freezer, "THAWED")
+
+
+def _host_root_uid(init_pid: int) -> int:
+    """The host uid of the container's root (0 unless the daemon remaps user namespaces)."""
+    try:
+        with open(f"/proc/{init_pid}/uid_map") as f:
+            for line in f:
+                inside, outside, _count = (int(x) for x in line.split())
+                if inside == 0:
+                    return outside
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _uid(pid: int) -> int | None:
+    """The real uid of a host process, as the host sees it (None once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("Uid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _write(path: str, value: str) -> bool:

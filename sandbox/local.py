@@ -35,6 +35,7 @@ from rlvr.errors import ConfigError
 
 from . import _zygote as zygote_io
 from ._frames import ERROR, READY, RESULT, PipeTransport, ZygoteLink, build_request, decode_result
+from ._tree import remove_tree
 from .base import Sandbox, classify, classify_fields, compile_failure
 from .cgroups import RunCgroup
 from .health import mark_ended
@@ -114,7 +115,7 @@ class LocalSandbox(Sandbox):
                     return compile_failure(compiled)
             return self._execute(spec.run, workdir, stdin, timeout_s, memory_mb)
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            remove_tree(workdir)  # what the run left may be too deep for shutil.rmtree
 
     # ------------------------------------------------------------ zygote mode
     def _zygote_request(self, request: ExecRequest, session: bool = False) -> dict:
@@ -136,7 +137,7 @@ class LocalSandbox(Sandbox):
         healthy = False
         try:
             fields = zygote.request(self._zygote_request(request), request.memory_mb, request.timeout_s + 5.0)
-            healthy = fields is not None and "error" not in fields
+            healthy = fields is not None and "error" not in fields and not fields["unclean"]
         finally:
             self._release_zygote(zygote, healthy)
         if fields is None or "error" in fields:

@@ -155,6 +155,8 @@ class Session:
                 return payload
             if kind == RESULT:
                 fields = decode_result(payload)
+                if fields["unclean"]:  # the worker ends after this result: not back to the pool
+                    self._link.gone = True
                 fields["stdout"] = bytes(self._pending) + fields["stdout"]
                 self._result = self._finish(fields)
                 return b""

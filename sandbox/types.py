@@ -26,6 +26,12 @@ class PeerProgram(BaseModel):
     code: str
     language: Literal["python", "bash"] = "python"
     files: dict[str, bytes] | None = None
+    trusted: bool = Field(
+        False,
+        description="Python code of the caller's own, the same in many runs (a test harness), "
+        "never a model's: the worker compiles it once, outside the run's limits, and gives each "
+        "run the compiled code.",
+    )
 
 
 class ExecRequest(BaseModel):
@@ -40,6 +46,12 @@ class ExecRequest(BaseModel):
     timeout_s: float = Field(5.0, gt=0, le=600)
     memory_mb: int = Field(512, ge=16, le=65536)
     peer: PeerProgram | None = None
+    trusted: bool = Field(
+        False,
+        description="Python code of the caller's own, the same in many runs (a test harness), "
+        "never a model's: the worker compiles it once, outside the run's limits, and gives each "
+        "run the compiled code.",
+    )
 
 
 class ExecResult(BaseModel):

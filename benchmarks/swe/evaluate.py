@@ -11,7 +11,6 @@ import json
 import os
 import secrets
 import shlex
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from rlvr.log import get_logger
 from rlvr.sandbox import Sandbox
+from rlvr.sandbox._tree import remove_tree
 
 from . import apply as patching
 from .diffs import DiffParseError, files_to_test, touched_files
@@ -134,7 +134,7 @@ def evaluate_instance(
         log.exception("%s: evaluation failed", instance.instance_id)
         result = InstanceResult(**base, outcome="error", error=f"{type(exc).__name__}: {exc}")
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_tree(work)  # the tests ran there: a tree too deep for shutil.rmtree is possible
     if out_dir is not None:
         (out_dir / "apply.log").write_text("\n".join(logs) + "\n", encoding="utf-8")
     result.wall_s = round(time.monotonic() - start, 3)

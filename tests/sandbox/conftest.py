@@ -29,12 +29,12 @@ def _children() -> dict[int, list[int]]:
 
 
 def pool_workers(sandbox) -> set[int]:
-    """The local pool's own processes: outer bwrap, bwrap's init, the zygote (3 levels).
-    Anything deeper is a run's process."""
+    """The local pool's own processes: outer bwrap, bwrap's init, the zygote, its forker
+    (4 levels).  Anything deeper is a run's process."""
     tree = _children()
     keep: set[int] = set()
     level = list(getattr(sandbox, "worker_pids", lambda: [])())
-    for _ in range(3):
+    for _ in range(4):
         keep.update(level)
         level = [c for p in level for c in tree.get(p, [])]
     return keep

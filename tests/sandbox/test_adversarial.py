@@ -178,6 +178,89 @@ def test_runs_cannot_see_each_other(fresh_sandbox):
     assert r.stdout.splitlines() == ["[]", "0"], r.stdout
 
 
+# Scans the process's own objects and raw memory (/proc/self/mem) for a pattern, and prints
+# how many places hold it: a run must find nothing of an earlier run, nor a peer of its main.
+MEMORY_SCAN = r"""
+import gc, re, sys
+PATTERN = re.compile(rb"SECRET-[0-9a-f]{32}")
+found = 0
+for obj in gc.get_objects():
+    for text in (list(obj.values()) if isinstance(obj, dict) else obj if isinstance(obj, (list, tuple)) else ()):
+        if isinstance(text, (str, bytes)) and PATTERN.search(text if isinstance(text, bytes) else text.encode("utf-8", "replace")):
+            found += 1
+try:  # in Docker a run is not dumpable: its own /proc/self/mem is closed to it too
+    mem = open("/proc/self/mem", "rb", 0)
+except PermissionError:
+    mem = None
+for line in open("/proc/self/maps").read().splitlines() if mem else ():
+    span, perms = line.split()[:2]
+    start, end = (int(x, 16) for x in span.split("-"))
+    if perms[0] != "r" or end - start > (64 << 20) or "[v" in line:
+        continue
+    try:
+        mem.seek(start)
+        found += len(PATTERN.findall(mem.read(end - start)))
+    except (OSError, ValueError, OverflowError):
+        pass
+"""
+
+
+def test_a_run_finds_nothing_of_earlier_runs_in_its_memory(fresh_sandbox):
+    """Programs, stdin and files of earlier runs (and the main's of a pair) are not in a later
+    run's memory, nor in its peer's: every run starts from a process that never held them."""
+    sandbox = fresh_sandbox
+    secret = "SECRET-" + os.urandom(16).hex()
+    assert sandbox.run(
+        f"x = {secret!r}\nprint(input())", stdin=secret, files={"s.txt": secret.encode()}
+    ).stdout
+    pair_main = (
+        f"import os, sys\nkeep = [{secret!r}, sys.stdin.read()]\nos.write(3, b'scan\\n')\n"
+        "print(os.read(4, 100).decode().strip())\n"
+    )
+    peer_scan = MEMORY_SCAN + "input()\nprint(found, flush=True)\n"
+    r = run_bounded(sandbox, pair_main, first_run=False, stdin=secret, peer={"code": peer_scan}, timeout_s=10)
+    assert (r.status, r.stdout) == ("ok", "0\n"), r  # the peer saw nothing of its main
+    r = run_bounded(sandbox, MEMORY_SCAN + "print(found)\n", first_run=False, timeout_s=10)
+    assert (r.status, r.stdout) == ("ok", "0\n"), r  # nor the next run of any earlier one
+
+
+def test_trees_too_deep_or_too_long_to_name_are_cleaned(fresh_sandbox):
+    """Paths longer than PATH_MAX and trees thousands of levels deep, in every writable
+    place, and a POSIX message queue: the next run finds all of it gone."""
+    plant = (
+        "import os\n"
+        "for top in ('/work', '/tmp', '/dev/shm'):\n"
+        "    os.chdir(top)\n"
+        "    for _ in range(30):\n"
+        "        os.mkdir('d' * 200)\n"
+        "        os.chdir('d' * 200)\n"
+        "    open('f', 'w').write('x')\n"
+        "    os.chdir(top)\n"
+        "    os.mkdir('deep')\n"
+        "    os.chdir('deep')\n"
+        "    for _ in range(1500):\n"
+        "        os.mkdir('d')\n"
+        "        os.chdir('d')\n"
+        "    os.chmod('.', 0o500)\n"
+        "if os.path.isdir('/dev/mqueue'):\n"
+        "    try:\n"
+        "        os.close(os.open('/dev/mqueue/q', os.O_CREAT | os.O_RDWR, 0o600))\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "print('planted')\n"
+    )
+    r = run_bounded(fresh_sandbox, plant, timeout_s=10)
+    assert r.stdout == "planted\n", r
+    look = (
+        "import os\n"
+        "left = [(d, n) for d in ('/work', '/tmp', '/dev/shm', '/dev/mqueue') if os.path.isdir(d)\n"
+        "        for n in os.listdir(d) if n != 'main.py']\n"
+        "print(left)\n"
+    )
+    r = run_bounded(fresh_sandbox, look, first_run=False)
+    assert (r.status, r.stdout) == ("ok", "[]\n"), r
+
+
 # Hostile peers (`Sandbox.run(..., peer=...)`): the main program says one word to its peer and
 # ends; the peer attacks.  The run must end with the main (the limit is never waited for),
 # nothing of the peer may be left, and nothing the peer writes may reach the result.

@@ -119,3 +119,21 @@ def test_a_worker_serving_many_runs_holds_no_more_files_than_after_its_first():
         assert open_files() <= before
     finally:
         sandbox.close()
+
+
+def test_trusted_code_runs_as_if_compiled_in_the_run(sandbox):
+    """`trusted=True` (the caller's own code, compiled once per worker): same behaviour as
+    compiling in the run, each program its own code, a syntax error reported the same way."""
+    program = "import sys\nprint(sys.argv[0], __name__, input())\n"
+    for stdin in ("a", "b"):
+        plain = sandbox.run(program, stdin=stdin)
+        trusted = sandbox.run(program, stdin=stdin, trusted=True)
+        assert (
+            (trusted.status, trusted.stdout)
+            == (plain.status, plain.stdout)
+            == ("ok", f"main.py __main__ {stdin}\n")
+        )
+    assert sandbox.run("print(2)", trusted=True).stdout == "2\n"
+    broken = sandbox.run("def (", trusted=True)
+    assert broken.status == "runtime_error" and "SyntaxError" in broken.stderr, broken
+    assert sandbox.run(program, stdin="c", trusted=True).stdout == "main.py __main__ c\n"
