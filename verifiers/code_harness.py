@@ -33,7 +33,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-MAX_LINE = 1 << 20  # one value, one line; a longer one fails the candidate
+MAX_LINE = 16 << 20  # one value, one line; a longer one fails the candidate
 
 
 class NotPlainData(TypeError):
@@ -108,6 +108,8 @@ _ENCODER = (
 _TEST_SETUP = r"""
 import ast as _rlvr_ast, builtins as _rlvr_builtins, os as _rlvr_os, signal as _rlvr_signal, sys as _rlvr_sys
 _rlvr_signal.signal(_rlvr_signal.SIGPIPE, _rlvr_signal.SIG_IGN)
+if hasattr(_rlvr_sys, "set_int_max_str_digits"):  # a correct answer may be a 10,000-digit int
+    _rlvr_sys.set_int_max_str_digits(0)
 _rlvr_cfg = _rlvr_ast.literal_eval(_rlvr_sys.stdin.readline())
 _rlvr_verdict_fd = _rlvr_os.dup(1)
 _rlvr_os.dup2(2, 1)
@@ -151,7 +153,9 @@ def _rlvr_reply():
     """The candidate's next line, without its newline."""
     line = _rlvr_from.readline(_rlvr_max_line + 1)
     if not line.endswith("\n"):
-        _rlvr_fail("a line of more than 1 MiB" if len(line) > _rlvr_max_line else "the candidate's process ended")
+        if len(line) > _rlvr_max_line:
+            _rlvr_fail("a line of more than %d bytes" % _rlvr_max_line)
+        _rlvr_fail("the candidate's process ended")
     return line[:-1]
 
 
@@ -164,8 +168,12 @@ def _rlvr_tell(text):
 
 def _rlvr_exception(mro_names):
     """The first built-in Exception type in the candidate exception's MRO; None for SystemExit,
-    KeyboardInterrupt and anything else that is not an Exception."""
+    KeyboardInterrupt and anything else that is not an Exception, and for StopIteration:
+    raised in the test code's generator or `map`, it would end the loop instead of
+    failing it."""
     if not isinstance(mro_names, list):
+        return None
+    if "StopIteration" in mro_names or "StopAsyncIteration" in mro_names:
         return None
     for name in mro_names:
         cls = getattr(_rlvr_builtins, name, None) if isinstance(name, str) else None
@@ -229,6 +237,8 @@ TEST_PROCESS = _TEST_SETUP + _ENCODER + _TEST_BODY
 # to stderr, so nothing it prints can be taken for a protocol line.
 _CANDIDATE_SETUP = r"""
 import ast as _rlvr_ast, os as _rlvr_os, sys as _rlvr_sys
+if hasattr(_rlvr_sys, "set_int_max_str_digits"):
+    _rlvr_sys.set_int_max_str_digits(0)
 _rlvr_in = _rlvr_os.fdopen(_rlvr_os.dup(0), "r", encoding="utf-8")
 _rlvr_out = _rlvr_os.dup(1)
 _rlvr_null = _rlvr_os.open("/dev/null", _rlvr_os.O_RDONLY)
@@ -303,7 +313,9 @@ def run_test_code(
         peer={
             "code": CANDIDATE_PROCESS,
             "files": {"solution.py": _utf8(program), "prompt.py": _utf8(prompt)},
+            "trusted": True,  # the harness, not the candidate: that is in solution.py
         },
+        trusted=True,  # compiled once per worker: the record's code is compiled in the run
     )
     tag = nonce + " "
     line = next((x for x in result.stdout.splitlines() if x.startswith(tag)), None)

@@ -191,6 +191,53 @@ FORGERIES = {
         "def add(a, b):\n"
         "    return None\n"
     ),
+    # against memory: a correct answer only if the candidate can find the nonce or the test
+    # code (this run's or an earlier one's) in its frames, its objects or its raw memory
+    "answers_only_if_it_sees_secrets": (
+        "import gc, re, sys\n"
+        "SECRET = re.compile(rb'RLVR-[0-9a-f]{32}|assert (?:candidate|add)[(]1, 2[)] == 3')\n"
+        "def texts(obj, depth=0):\n"
+        "    if isinstance(obj, (str, bytes)):\n"
+        "        yield obj.encode('utf-8', 'replace') if isinstance(obj, str) else obj\n"
+        "    elif depth < 4 and isinstance(obj, (dict, list, tuple, set)):\n"
+        "        for item in list(obj.values() if isinstance(obj, dict) else obj):\n"
+        "            yield from texts(item, depth + 1)\n"
+        "def in_objects():\n"
+        "    roots = [m.__dict__ for m in list(sys.modules.values()) if hasattr(m, '__dict__')]\n"
+        "    f = sys._getframe()\n"
+        "    while f is not None:\n"
+        "        roots += [f.f_locals, f.f_globals]\n"
+        "        f = f.f_back\n"
+        "    for obj in roots + gc.get_objects():\n"
+        "        for text in texts(obj):\n"
+        "            if SECRET.search(text):\n"
+        "                return True\n"
+        "    return False\n"
+        "def in_memory():\n"
+        "    try:\n"
+        "        maps = open('/proc/self/maps').read().splitlines()\n"
+        "        mem = open('/proc/self/mem', 'rb', 0)\n"
+        "    except OSError:\n"
+        "        return False\n"
+        "    for line in maps:\n"
+        "        span, perms = line.split()[:2]\n"
+        "        start, end = (int(x, 16) for x in span.split('-'))\n"
+        "        if perms[0] != 'r' or end - start > (64 << 20) or '[v' in line:\n"
+        "            continue\n"
+        "        try:\n"
+        "            mem.seek(start)\n"
+        "            data = mem.read(end - start)\n"
+        "        except (OSError, ValueError, OverflowError):\n"
+        "            continue\n"
+        "        if SECRET.search(data):\n"
+        "            return True\n"
+        "    return False\n"
+        "SEEN = []\n"
+        "def add(a, b):\n"
+        "    if not SEEN:\n"
+        "        SEEN.append(in_objects() or in_memory())\n"
+        "    return a + b if SEEN[0] else None\n"
+    ),
 }
 GOOD = "def add(a, b):\n    return a + b\n"
 # test code that imports modules the standard library has but the worker has not loaded yet:
@@ -223,6 +270,15 @@ def test_forged_verdicts_score_zero_on_docker(name):
         r = docker_code.verify(fenced(FORGERIES[name]), tests)
         assert r.score == 0.0 and r.correct is False, (name, r)
         assert docker_code.verify(fenced(GOOD), tests).score == 1.0
+
+
+def test_the_secret_seeking_forgery_finds_secrets_in_reach():
+    """The forgery above is a real detector: run unsandboxed, beside a nonce and test code
+    (this test process holds both), it answers correctly."""
+    secrets_in_reach = ["RLVR-" + "0f" * 16, HUMANEVAL["test"], MBPP["test_list"][0]]
+    namespace: dict = {}
+    exec(FORGERIES["answers_only_if_it_sees_secrets"], namespace)
+    assert namespace["add"](1, 2) == 3 and secrets_in_reach
 
 
 def test_test_code_semantics_are_plain_python(code):
@@ -261,6 +317,33 @@ def test_test_code_semantics_are_plain_python(code):
     assert r.correct, r
     wrong = program.replace("return None", "return 0")
     assert code.verify(fenced(wrong), record).score == 0.0  # 0 is not None
+
+
+def test_stop_iteration_fails_and_huge_values_pass(code):
+    """StopIteration from the candidate would silently end the test code's `map`: it fails the
+    candidate.  Correct answers of 6,270 digits and of 5 MiB cross as they are."""
+    record = {
+        "prompt": 'def f(n):\n    """Even for small n, Fibonacci for larger ones."""\n',
+        "entry_point": "f",
+        "test": (
+            "def check(candidate):\n"
+            "    assert all(map(candidate, [2, 4, 6]))\n"
+            "    assert str(candidate(30000)).startswith('190424356734')\n"
+            "    assert len(candidate(-1)) == 5 << 20\n"
+        ),
+    }
+    good = (
+        "def f(n):\n"
+        "    if n < 0:\n        return 'x' * (5 << 20)\n"
+        "    if n < 10:\n        return n % 2 == 0\n"
+        "    a, b = 0, 1\n"
+        "    for _ in range(n):\n        a, b = b, a + b\n"
+        "    return a\n"
+    )
+    assert code.verify(fenced(good), record).correct
+    stopping = good.replace("return n % 2 == 0", "raise StopIteration")
+    r = code.verify(fenced(stopping), record)
+    assert r.score == 0.0 and "StopIteration" in str(r.details), r
 
 
 def test_candidate_that_does_not_load_or_hangs(code):
