@@ -745,7 +745,6 @@ def kill_all():
         # processes the forker reaps, or a `docker exec`'s, send us no SIGCHLD: look again soon
         if len(reaped) == before and select.select([SIGCHLD_R], [], [], min(remaining, 0.001))[0]:
             drain(SIGCHLD_R)
-    return reaped
 
 
 def others_alive():
@@ -781,8 +780,8 @@ def reap(reaped):
 def empty_dir(top):
     """Remove everything under `top`: iterative and relative to open directories, so no
     depth or path length stops it (a run may leave a tree 10,000 levels deep), and each
-    directory is listed once.  True when `top` is empty afterwards.  (The host's copy of
-    this walk is sandbox/_tree.py: this file imports nothing of ours.)"""
+    directory is listed once.  True when `top` is empty afterwards.  The host uses it too
+    (sandbox/_tree.py)."""
     flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
     try:
         fd = os.open(top, flags)

@@ -54,11 +54,10 @@ class Sandbox(BaseModel):
         and bring no `files`, and the result is this one's.  `trusted`: see
         `ExecRequest.trusted` (only the caller's own code)."""
         request = self._request(code, language, stdin, files, timeout_s, memory_mb)
+        update: dict = {"trusted": True} if trusted else {}
         if peer is not None:
-            request = request.model_copy(update={"peer": self._peer(peer, request)})
-        if trusted:
-            request = request.model_copy(update={"trusted": True})
-        return self._run_checked(request)
+            update["peer"] = self._peer(peer, request)
+        return self._run_checked(request.model_copy(update=update) if update else request)
 
     def _peer(self, peer: PeerProgram | dict, main: ExecRequest) -> PeerProgram:
         if main.language != "python":

@@ -12,6 +12,12 @@ Status = Literal[
 Language = Literal["python", "cpp", "bash"]
 
 
+TRUSTED_DOC = (
+    "Python code of the caller's own, the same in many runs (a test harness), never a model's: "
+    "the worker compiles it once, outside the run's limits, and gives each run the compiled code."
+)
+
+
 class PeerProgram(BaseModel):
     """A second program run beside a Python program, in its own sandboxed process: its stdin
     is what the main program writes to fd 3, its stdout is what the main program reads on
@@ -26,12 +32,7 @@ class PeerProgram(BaseModel):
     code: str
     language: Literal["python", "bash"] = "python"
     files: dict[str, bytes] | None = None
-    trusted: bool = Field(
-        False,
-        description="Python code of the caller's own, the same in many runs (a test harness), "
-        "never a model's: the worker compiles it once, outside the run's limits, and gives each "
-        "run the compiled code.",
-    )
+    trusted: bool = Field(False, description=TRUSTED_DOC)
 
 
 class ExecRequest(BaseModel):
@@ -46,12 +47,7 @@ class ExecRequest(BaseModel):
     timeout_s: float = Field(5.0, gt=0, le=600)
     memory_mb: int = Field(512, ge=16, le=65536)
     peer: PeerProgram | None = None
-    trusted: bool = Field(
-        False,
-        description="Python code of the caller's own, the same in many runs (a test harness), "
-        "never a model's: the worker compiles it once, outside the run's limits, and gives each "
-        "run the compiled code.",
-    )
+    trusted: bool = Field(False, description=TRUSTED_DOC)
 
 
 class ExecResult(BaseModel):

@@ -49,6 +49,18 @@ def _descendants(root: int) -> set[int]:
     return found
 
 
+def worker_open_files(sandbox) -> int:
+    """Open file descriptors of a local sandbox's pre-started workers and their processes."""
+    total = 0
+    for root in sandbox.worker_pids():
+        for pid in _descendants(root) | {root}:
+            try:
+                total += len(os.listdir(f"/proc/{pid}/fd"))
+            except OSError:
+                pass
+    return total
+
+
 def sandbox_processes(sandbox=None) -> list[str]:
     """Host processes that belong to a sandbox run of THIS test process (bwrap or a program in
     /work): our descendants, or processes in the cgroup of one of `sandbox`'s containers.

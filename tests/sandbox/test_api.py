@@ -1,5 +1,3 @@
-import os
-
 import pytest
 
 from rlvr.errors import ConfigError
@@ -83,8 +81,8 @@ def test_zygote_fork_fallback_isolates_too():
 
 
 def test_a_repeated_program_runs_as_the_first_time(sandbox):
-    """The zygotes compile a program that comes again once; every run still gets its own
-    stdin, its own globals and a program that changed is not taken for the old one."""
+    """A program that comes again runs as the first time: every run gets its own stdin, its
+    own globals, and a program that changed is not taken for the old one."""
     code = "import sys\nseen = globals().setdefault('seen', [])\nseen.append(1)\nprint(int(input()) * 2, len(seen))\n"
     for i in range(4):
         assert sandbox.run(code, stdin=f"{i}\n").stdout == f"{i * 2} 1\n"
@@ -97,26 +95,15 @@ def test_a_repeated_program_runs_as_the_first_time(sandbox):
 def test_a_worker_serving_many_runs_holds_no_more_files_than_after_its_first():
     """Every pipe end of a run is closed in the pre-started worker: it served hundreds of runs
     and then failed them with `Too many open files` when a stream's end was left open."""
-    from sandbox_conftest import _descendants
+    from sandbox_conftest import worker_open_files
 
     sandbox = get_sandbox("local", pool_size=1)
     try:
-
-        def open_files() -> int:
-            total = 0
-            for root in sandbox.worker_pids():
-                for pid in _descendants(root) | {root}:
-                    try:
-                        total += len(os.listdir(f"/proc/{pid}/fd"))
-                    except OSError:
-                        pass
-            return total
-
         assert sandbox.run("print(1)").stdout == "1\n"
-        before = open_files()
+        before = worker_open_files(sandbox)
         results = [sandbox.run("print(input())", stdin=f"{i}\n") for i in range(200)]
         assert [r.stdout for r in results] == [f"{i}\n" for i in range(200)]
-        assert open_files() <= before
+        assert worker_open_files(sandbox) <= before
     finally:
         sandbox.close()
 

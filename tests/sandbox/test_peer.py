@@ -2,7 +2,6 @@
 every backend.  The peer reaches the main only through those pipes: not its stdin, its
 result, its memory or its import path.  Hostile peers are in test_adversarial.py."""
 
-import os
 import secrets
 
 import pytest
@@ -165,25 +164,14 @@ def test_pairs_on_the_fork_fallback_path():
 
 
 def test_a_worker_serving_many_pairs_holds_no_more_files_than_after_its_first():
-    from sandbox_conftest import _descendants
+    from sandbox_conftest import worker_open_files
 
     sandbox = get_sandbox("local", pool_size=1)
     try:
-
-        def open_files() -> int:
-            total = 0
-            for root in sandbox.worker_pids():
-                for pid in _descendants(root) | {root}:
-                    try:
-                        total += len(os.listdir(f"/proc/{pid}/fd"))
-                    except OSError:
-                        pass
-            return total
-
         assert sandbox.run(ASKING_MAIN, peer={"code": ECHO_PEER}).status == "ok"
-        before = open_files()
+        before = worker_open_files(sandbox)
         results = [sandbox.run(ASKING_MAIN, stdin=str(i), peer={"code": ECHO_PEER}) for i in range(100)]
         assert all(r.stdout.endswith(f"stdin {i}\ncwd / False\n") for i, r in enumerate(results))
-        assert open_files() <= before
+        assert worker_open_files(sandbox) <= before
     finally:
         sandbox.close()
